@@ -1,0 +1,57 @@
+r"""Safety stock: end-of-period inventory covers the forecast error at the chosen tiers.
+
+Constraint, for every p in P and t in T outside p's frozen zone (t >= e_p)
+    safety_stock[p,t]:   I[p,t] >= sum_s sum_{j in J_s} k[s,j] * sigma[s,p,t] * z[s,j]
+
+with the safety factor k[s,j] = max(0, Phi^-1(cycle_service_level[s,j])) and
+sigma[s,p,t] the standard deviation of segment s's forecast error for p over
+the protection interval (demand.std).
+
+Modelling choices
+- Safety stock *adds* across segments (sum of k*sigma) rather than pooling
+  (k*sqrt(sum sigma^2)): each segment's buffer is attributable to its promise,
+  the row stays linear in z, and the result is conservative (it never holds
+  less than pooling would). The verifier recomputes the same sum.
+- A cycle service level of 50 % or less needs no buffer: k is clipped at 0 so
+  one segment's low promise never cancels another segment's buffer.
+- Frozen zone (t < e_p): not enforced, for the reason given in ``fill_rate.py``;
+  the shortfall is reported (kpis: frozen_safety_stock_shortfall).
+
+============  ======================  ===========================================
+symbol        Pyomo                    input
+============  ======================  ===========================================
+k[s,j]        coefficient              service_tiers.cycle_service_level
+sigma[s,p,t]  coefficient              demand.std
+SS[p,t]       ``m.safety_stock_target``  (expression, reported in inventory.csv)
+============  ======================  ===========================================
+"""
+
+from collections import defaultdict
+
+import pyomo.environ as pyo
+
+NAME = "safety_stock"
+SUMMARY = "End-of-period inventory at least the safety stock of the chosen tiers (additive over segments)."
+
+
+def build(m, inst):
+    t = inst.tiers[inst.tiers["allowed"]]
+    k = dict(zip(zip(t["segment"], t["tier"]), t["safety_factor"].astype(float)))
+    tiers_of = defaultdict(list)
+    for s, j in m.TIERS:
+        tiers_of[s].append(j)
+    d = inst.demand_indexed
+    d = d[d["std"] > 0]
+    coef = defaultdict(dict)  # (p,t) -> {(s,j): k*sigma}
+    for s, p, tt, sigma in zip(d["segment"], d["product"], d["t"].astype(int), d["std"].astype(float)):
+        for j in tiers_of[s]:
+            if k[s, j] > 0:
+                coef[p, tt][s, j] = coef[p, tt].get((s, j), 0.0) + k[s, j] * sigma
+    cells = [(p, tt) for (p, tt) in coef if not inst.is_frozen(p, tt)]
+    m.SAFETY_STOCK_CELLS = pyo.Set(dimen=2, ordered=True, initialize=sorted(cells, key=lambda c: (inst.product_ids.index(c[0]), c[1])))
+    m.safety_stock_target = pyo.Expression(
+        list(coef), rule=lambda m, p, tt: sum(c * m.tier_chosen[sj] for sj, c in coef[p, tt].items())
+    )
+    m.safety_stock = pyo.Constraint(
+        m.SAFETY_STOCK_CELLS, rule=lambda m, p, tt: m.inventory[p, tt] >= m.safety_stock_target[p, tt]
+    )

@@ -1,0 +1,183 @@
+"""The plan: tidy output tables, extracted from a solved model, and how they are written.
+
+Tables (long format, keyed by the input's own names):
+
+- ``orders``: supplier, product, period, quantity, arrival_period
+- ``inventory``: product, period, on_hand, safety_stock, frozen
+- ``service``: segment, product, period, demand, served, lost
+- ``segments``: segment, tier, demand, served, fill_rate, revenue, cost_to_serve,
+  lost_sale_penalty, tier_net_value, profit_contribution
+- ``suppliers``: supplier, used, quantity, spend, utilisation
+- ``kpis``: kpi, value
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from planner.instance import Instance
+
+PLAN_TABLES = ["orders", "inventory", "service", "segments", "suppliers", "kpis"]
+ZERO = 1e-6  # quantities below this are reported as 0 (solver noise)
+
+#: Profit terms in the order the objective lists them, with their sign.
+PROFIT_TERMS = {
+    "revenue": +1,
+    "purchase_cost": -1,
+    "order_cost": -1,
+    "supplier_fixed_cost": -1,
+    "holding_cost": -1,
+    "cost_to_serve": -1,
+    "lost_sale_penalty": -1,
+    "tier_net_value": +1,
+}
+
+
+@dataclass
+class Plan:
+    status: str
+    kpis: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def kpi_table(self) -> pd.DataFrame:
+        return pd.DataFrame({"kpi": list(self.kpis), "value": [_plain(v) for v in self.kpis.values()]})
+
+    def all_tables(self) -> dict[str, pd.DataFrame]:
+        return {**self.tables, "kpis": self.kpi_table()}
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "kpis": {k: _plain(v) for k, v in self.kpis.items()}, "messages": self.messages}
+        for name, df in self.tables.items():
+            out[name] = json.loads(df.to_json(orient="records", double_precision=10))
+        return out
+
+    def write(self, out_dir: str | Path) -> Path:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = self.all_tables()
+        for name, df in tables.items():
+            df.to_csv(out / f"{name}.csv", index=False)
+        with pd.ExcelWriter(out / "plan.xlsx", engine="openpyxl") as xw:
+            for name, df in tables.items():
+                df.to_excel(xw, sheet_name=name, index=False)
+        (out / "plan.json").write_text(json.dumps(self.to_json_dict(), indent=1), encoding="utf-8")
+        return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _val(var) -> float:
+    v = var.value
+    return 0.0 if v is None else float(v)
+
+
+def extract(m: pyo.ConcreteModel, inst: Instance) -> dict[str, pd.DataFrame]:
+    """Read the solved model into the plan tables (no KPIs of the solve itself)."""
+    periods = inst.periods
+    lead = inst.lead_time
+
+    orders = [
+        (k, p, periods[t], round(_val(m.order_qty[k, p, t]), 6), periods[t + lead[k]])
+        for (k, p, t) in m.ORDER_SLOTS
+        if _val(m.order_qty[k, p, t]) > ZERO
+    ]
+    orders_df = pd.DataFrame(orders, columns=["supplier", "product", "period", "quantity", "arrival_period"])
+
+    ss_target = {key: pyo.value(m.safety_stock_target[key]) for key in m.safety_stock_target}
+    inventory_df = pd.DataFrame(
+        [
+            (p, periods[t], max(0.0, round(_val(m.inventory[p, t]), 6)), round(ss_target.get((p, t), 0.0), 6), inst.is_frozen(p, t))
+            for p in m.P
+            for t in m.T
+        ],
+        columns=["product", "period", "on_hand", "safety_stock", "frozen"],
+    )
+
+    d = inst.demand_indexed
+    served = [
+        min(q, max(0.0, round(_val(m.served[s, p, t]), 6))) if (s, p, t) in m.served else 0.0
+        for s, p, t, q in zip(d["segment"], d["product"], d["t"], d["quantity"])
+    ]
+    service_df = pd.DataFrame(
+        {"segment": d["segment"], "product": d["product"], "period": d["period"], "demand": d["quantity"].astype(float), "served": served}
+    )
+    service_df["lost"] = (service_df["demand"] - service_df["served"]).clip(lower=0).round(6)
+
+    tiers = inst.tiers
+    chosen = {s: j for (s, j) in m.TIERS if _val(m.tier_chosen[s, j]) > 0.5}
+    seg = inst.segments.set_index("segment")
+    tv = tiers.set_index(["segment", "tier"])
+    sv = service_df.merge(d[["segment", "product", "period", "price"]], on=["segment", "product", "period"])
+    rows = []
+    for s in inst.segment_ids:
+        part = sv[sv["segment"] == s]
+        dem, srv = float(part["demand"].sum()), float(part["served"].sum())
+        revenue = float((part["price"] * part["served"]).sum())
+        cts = float(seg.at[s, "cost_to_serve"]) * srv
+        pen = float(seg.at[s, "lost_sale_penalty"]) * (dem - srv)
+        j = chosen.get(s)
+        net = float(tv.at[(s, j), "tier_value"] - tv.at[(s, j), "tier_cost"]) if j is not None else 0.0
+        rows.append((s, j, dem, srv, srv / dem if dem > 0 else 1.0, revenue, cts, pen, net, revenue - cts - pen + net))
+    segments_df = pd.DataFrame(
+        rows,
+        columns=["segment", "tier", "demand", "served", "fill_rate", "revenue", "cost_to_serve", "lost_sale_penalty", "tier_net_value", "profit_contribution"],
+    )
+
+    terms = inst.terms
+    cap = inst.supplier_capacity_by_period
+    rows = []
+    for k in inst.supplier_ids:
+        part = orders_df[orders_df["supplier"] == k]
+        qty = float(part["quantity"].sum())
+        spend = 0.0
+        use = 0.0
+        for p, q in zip(part["product"], part["quantity"]):
+            tr = terms.loc[(k, p)]
+            spend += tr["unit_cost"] * q + tr["order_cost"]
+            use += tr["capacity_use"] * q + tr["order_capacity_use"]
+        used = bool(_val(m.supplier_used[k]) > 0.5) if k in m.supplier_used else False
+        fixed = float(inst.suppliers.set_index("supplier").at[k, "fixed_cost"]) if used else 0.0
+        available = sum(cap[(k, t)] for t in range(inst.horizon))
+        rows.append((k, used, qty, spend + fixed, use / available if available > 0 else 0.0))
+    suppliers_df = pd.DataFrame(rows, columns=["supplier", "used", "quantity", "spend", "utilisation"])
+    return {"orders": orders_df, "inventory": inventory_df, "service": service_df, "segments": segments_df, "suppliers": suppliers_df}
+
+
+def plan_kpis(m: pyo.ConcreteModel, inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Profit and its terms (from the model's expressions) and the service figures of the plan."""
+    kpis: dict[str, float] = {}
+    terms = {name: float(pyo.value(m.profit_terms[name][1])) for name in PROFIT_TERMS if name in m.profit_terms}
+    kpis["profit"] = sum(PROFIT_TERMS[n] * v for n, v in terms.items())
+    kpis.update(terms)
+    service = tables["service"]
+    dem = float(service["demand"].sum())
+    kpis["fill_rate"] = float(service["served"].sum()) / dem if dem > 0 else 1.0
+    inv = tables["inventory"]
+    kpis["average_inventory"] = float(inv.groupby("period")["on_hand"].sum().mean()) if len(inv) else 0.0
+    kpis["orders_placed"] = int(len(tables["orders"]))
+    kpis["suppliers_used"] = int(tables["suppliers"]["used"].sum())
+    # Shortfalls in the frozen zone (reported, not enforced; see models/fill_rate.py)
+    frozen = inv[inv["frozen"]]
+    kpis["frozen_safety_stock_shortfall"] = float((frozen["safety_stock"] - frozen["on_hand"]).clip(lower=0).sum())
+    fr = inst.tiers.set_index(["segment", "tier"])["fill_rate"]
+    chosen = dict(zip(tables["segments"]["segment"], tables["segments"]["tier"]))
+    idx = service["period"].map(inst.period_index)
+    is_frozen = [inst.is_frozen(p, t) for p, t in zip(service["product"], idx)]
+    floor = [fr.get((s, chosen.get(s)), 0.0) for s in service["segment"]]
+    short = (pd.Series(floor, index=service.index) * service["demand"] - service["served"]).clip(lower=0)
+    kpis["frozen_service_shortfall"] = float(short[pd.Series(is_frozen, index=service.index)].sum())
+    return kpis

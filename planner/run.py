@@ -1,0 +1,67 @@
+"""Orchestration: instance -> build -> solve -> extract -> verify -> plan.
+
+The one function the CLI (and later the API) calls. Every plan it returns has
+passed the independent verifier; a plan that fails it comes back with status
+``error`` and the violations as messages, never as a plan.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+from planner.instance import Instance
+from planner.plan import Plan, extract, plan_kpis
+from planner.solver import SolveOptions, Status, solve_model
+from planner.verify import verify_plan
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("planner", "pyomo", "highspy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # running from a source tree
+            out[pkg] = "unknown"
+    return out
+
+
+def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
+    """Plan one validated instance. Outcomes are statuses, not exceptions."""
+    from models import build_model  # imported here: Pyomo's import is slow and `validate` does not need it
+
+    options = options or SolveOptions()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    m = build_model(inst)
+    timings["build_seconds"] = time.perf_counter() - t0
+    result = solve_model(m, options)
+    timings["handoff_seconds"] = result.timings.get("handoff", 0.0)
+    timings["solve_seconds"] = result.timings.get("solve", 0.0) + result.timings.get("polish", 0.0)
+    base = {
+        "status": result.status.value,
+        "mip_gap": result.gap,
+        "best_bound": result.bound,
+        **{f"model_{k}": v for k, v in result.size.items()},
+        "input_hash": inst.input_hash,
+        **{f"version_{k}": v for k, v in _versions().items()},
+    }
+    if not result.status.has_plan:
+        return Plan(status=result.status.value, kpis={**base, "profit": None, **timings}, messages=[result.message])
+
+    t1 = time.perf_counter()
+    tables = extract(m, inst)
+    kpis = plan_kpis(m, inst, tables)
+    timings["extract_seconds"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    check = verify_plan(inst, tables, kpis)
+    timings["verify_seconds"] = time.perf_counter() - t2
+    status = result.status
+    messages = [result.message] if result.message else []
+    if status == Status.FEASIBLE:
+        messages.append(f"stopped by {result.highs_status.lower()} with a plan; gap to the best bound {result.gap:.4%}" if result.gap is not None else "stopped with a plan")
+    if not check.ok:
+        status = Status.ERROR
+        messages.append(f"the verifier rejected the plan: {len(check.violations)} violation(s)")
+        messages.extend(str(v) for v in check.violations[:50])
+    return Plan(status=status.value, kpis={**base, "status": status.value, **kpis, **timings}, tables=tables, messages=messages)

@@ -1,0 +1,242 @@
+"""Hand a Pyomo model to HiGHS (embedded through highspy) and read the outcome back.
+
+The hand-off compiles the model once with Pyomo's ``LinearStandardFormCompiler``
+into sparse arrays and passes them to highspy in one call, instead of iterating
+constraints in Python. The outcome is a value (:class:`SolveResult`), never an
+exception: a time limit with no plan, an infeasible model and a solver failure
+are statuses.
+
+After a MIP solve with a plan, the integer decisions are fixed at their rounded
+values and the remaining LP is solved again ("polish"): the plan then satisfies
+every row to LP tolerances rather than MIP integrality tolerances (no order of
+0.3 units hiding behind an order indicator of 1e-7), and its objective is
+recomputed exactly for those decisions.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+
+class Status(str, enum.Enum):
+    OPTIMAL = "optimal"  # proven optimal within the MIP gap asked for
+    FEASIBLE = "feasible"  # a plan, stopped by a time limit or interrupt before the gap was closed
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION_FOUND = "no_solution_found"  # stopped before any feasible plan was found
+    ERROR = "error"
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass
+class Progress:
+    elapsed: float
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float | None = None  # seconds of HiGHS search
+    mip_gap: float = 1e-4  # relative gap at which HiGHS stops
+    threads: int | None = None
+    log: bool = False  # HiGHS's own log on stdout
+    progress: Callable[[Progress], None] | None = None
+    progress_interval: float = 1.0  # seconds between progress reports
+    should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
+
+
+@dataclass
+class SolveResult:
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+    highs_status: str = ""
+
+
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A Highs instance; HiGHS prints a copyright banner to fd 1 on the first one of a
+    process, which would land in the middle of a CLI's output or a JSON stream."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = new_highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_shown = True
+    return h
+
+
+def _inf(v: float | None, sign: float) -> float:
+    return sign * highspy.kHighsInf if v is None else float(v)
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not np.isfinite(bound):
+        return None
+    return abs(bound - obj) / max(abs(obj), 1e-9) if abs(bound - obj) > 1e-9 else 0.0
+
+
+def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
+    """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one."""
+    options = options or SolveOptions()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    cols = sf.columns
+    n, nrows = len(cols), len(sf.rows)
+    A = sf.A.tocsc()
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = nrows
+    obj = m.component_data_objects(pyo.Objective, active=True).__next__()
+    maximise = obj.sense == pyo.maximize
+    c = sf.c.toarray().ravel() if n else np.zeros(0)
+    lp.col_cost_ = c
+    lp.offset_ = float(sf.c_offset[0]) if len(sf.c_offset) else 0.0
+    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    lp.col_lower_ = np.array([_inf(v.lb, -1) for v in cols], dtype=float)
+    lp.col_upper_ = np.array([_inf(v.ub, +1) for v in cols], dtype=float)
+    mult = np.array([r[1] for r in sf.rows], dtype=int)
+    rhs = np.asarray(sf.rhs, dtype=float)
+    inf = highspy.kHighsInf
+    lp.row_lower_ = np.where(mult == 1, -inf, rhs)
+    lp.row_upper_ = np.where(mult == -1, inf, rhs)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr
+    lp.a_matrix_.index_ = A.indices
+    lp.a_matrix_.value_ = A.data
+    is_int = np.array([v.is_integer() for v in cols], dtype=bool)
+    if is_int.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in is_int]
+
+    h = new_highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", float(options.time_limit))
+    if options.threads:
+        h.setOptionValue("threads", int(options.threads))
+    h.passModel(lp)
+    timings["handoff"] = time.perf_counter() - t0
+    size = {"rows": nrows, "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(A.nnz)}
+
+    last = [0.0]
+
+    def on_interrupt(e):
+        now = time.perf_counter()
+        if options.should_stop is not None and options.should_stop():
+            e.interrupt()
+        if options.progress is not None and now - last[0] >= options.progress_interval:
+            last[0] = now
+            out = e.data_out
+            inc = out.mip_primal_bound if abs(out.mip_primal_bound) < 1e50 else None
+            bnd = out.mip_dual_bound if abs(out.mip_dual_bound) < 1e50 else None
+            options.progress(Progress(out.running_time, inc, bnd, _gap(inc, bnd)))
+
+    if options.progress is not None or options.should_stop is not None:
+        h.cbMipInterrupt.subscribe(on_interrupt)
+        h.cbSimplexInterrupt.subscribe(on_interrupt)
+
+    t1 = time.perf_counter()
+    h.run()
+    timings["solve"] = time.perf_counter() - t1
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2
+    MS = highspy.HighsModelStatus
+    if model_status == MS.kOptimal:
+        status = Status.OPTIMAL
+    elif model_status == MS.kModelEmpty:
+        status = Status.OPTIMAL
+    elif model_status in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+        status = Status.INFEASIBLE
+    elif model_status in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt, MS.kObjectiveBound, MS.kObjectiveTarget, MS.kMemoryLimit):
+        status = Status.FEASIBLE if has_solution else Status.NO_SOLUTION_FOUND
+    else:
+        status = Status.ERROR
+    result = SolveResult(status=status, timings=timings, size=size, highs_status=h.modelStatusToString(model_status))
+    if status == Status.ERROR:
+        result.message = f"HiGHS ended with model status {result.highs_status}"
+        return result
+    if status == Status.INFEASIBLE:
+        result.message = "no plan satisfies every constraint"
+        return result
+    if status == Status.NO_SOLUTION_FOUND:
+        result.message = f"HiGHS stopped ({result.highs_status}) before finding a feasible plan"
+        return result
+
+    if n == 0:
+        x = np.zeros(0)
+        result.objective = lp.offset_
+        result.bound = lp.offset_
+        result.gap = 0.0
+    else:
+        x = np.array(h.getSolution().col_value)
+        mip_obj = info.objective_function_value
+        result.bound = info.mip_dual_bound if is_int.any() else info.objective_function_value
+        if is_int.any():
+            t2 = time.perf_counter()
+            x = _polish(h, x, is_int, mip_obj, maximise)
+            timings["polish"] = time.perf_counter() - t2
+        result.objective = float(c @ x + lp.offset_)
+        if not is_int.any():
+            result.bound = result.objective
+        result.gap = _gap(result.objective, result.bound)
+    for v, val in zip(cols, x):
+        v.set_value(float(val), skip_validation=True)
+    for v, expr in sf.eliminated_vars:
+        v.set_value(pyo.value(expr), skip_validation=True)
+    return result
+
+
+def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float, maximise: bool) -> np.ndarray:
+    """Fix integer columns at their rounded values and re-solve the LP for the rest.
+
+    Falls back to the MIP solution (with integers rounded) if the fixed LP does
+    not solve to optimality or is worse than the MIP incumbent.
+    """
+    idx = np.flatnonzero(is_int).astype(np.int32)
+    vals = np.round(x[idx])
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
+    h.changeColsBounds(len(idx), idx, vals, vals)
+    h.setOptionValue("time_limit", highspy.kHighsInf)
+    h.clearSolver()
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        y = np.array(h.getSolution().col_value)
+        obj = h.getInfo().objective_function_value
+        worse = (obj < mip_obj - 1e-6 * max(1, abs(mip_obj))) if maximise else (obj > mip_obj + 1e-6 * max(1, abs(mip_obj)))
+        if not worse:
+            y[idx] = vals
+            return y
+    x = x.copy()
+    x[idx] = vals
+    return x
