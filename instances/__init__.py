@@ -1,0 +1,1 @@
+"""Example instances and the seeded instance generator."""

@@ -1,0 +1,1 @@
+"""planner: joint demand-supply planning."""

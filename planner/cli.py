@@ -1,0 +1,199 @@
+"""Command line: ``planner solve | validate | generate | schema``.
+
+Exit codes of ``solve``: 0 a plan (optimal or feasible), 2 invalid data,
+3 infeasible or no plan found in time, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from planner.loading import LoadError, read_tables
+from planner.problems import Problem
+from planner.validation import ValidationReport, validate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Joint demand-supply planning: service tiers, inventory and supplier orders in one model.")
+console = Console()
+err = Console(stderr=True)
+
+EXIT_PLAN, EXIT_ERROR, EXIT_INVALID, EXIT_NO_PLAN = 0, 1, 2, 3
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        style = "red" if p.severity == "error" else "yellow"
+        err.print(f"[{style}]{p}[/{style}]", highlight=False, markup=True, soft_wrap=True)
+
+
+def _load(instance: Path) -> ValidationReport:
+    try:
+        raw = read_tables(instance)
+    except LoadError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INVALID)
+    return validate(raw)
+
+
+@app.command("validate")
+def validate_cmd(instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")]) -> None:
+    """Check an instance and report every data problem at once (table, row, column, reason)."""
+    report = _load(instance)
+    _print_problems(report.problems)
+    if not report.ok:
+        err.print(f"[red]{len(report.errors)} error(s)[/red], {len(report.warnings)} warning(s): the instance cannot be planned.")
+        raise typer.Exit(EXIT_INVALID)
+    inst = report.instance
+    console.print(
+        f"[green]valid[/green]: {len(inst.product_ids)} products, {len(inst.segment_ids)} segments, "
+        f"{len(inst.supplier_ids)} suppliers, {inst.horizon} periods ({inst.periods[0]}..{inst.periods[-1]}), "
+        f"{len(report.warnings)} warning(s)"
+    )
+
+
+class _ProgressPrinter:
+    """Elapsed, incumbent, bound and gap while HiGHS searches: a live line on a terminal,
+    a line every few seconds otherwise (logs)."""
+
+    def __init__(self, every: float = 5.0):
+        self.every = every
+        self.last = 0.0
+        self.status = None
+
+    def __call__(self, p) -> None:
+        inc = "-" if p.incumbent is None else f"{p.incumbent:,.2f}"
+        bnd = "-" if p.bound is None else f"{p.bound:,.2f}"
+        gap = "-" if p.gap is None else f"{p.gap:.2%}"
+        text = f"solving: {p.elapsed:6.1f}s  best plan {inc}  bound {bnd}  gap {gap}"
+        if self.status is not None:
+            self.status.update(text)
+        elif time.monotonic() - self.last >= self.every:
+            self.last = time.monotonic()
+            err.print(text, highlight=False)
+
+
+def _summary(plan, out: Path | None) -> None:
+    k = plan.kpis
+    t = Table(title=f"Plan: {plan.status}", show_header=True, header_style="bold")
+    t.add_column("kpi")
+    t.add_column("value", justify="right")
+
+    def money(v):
+        return "-" if v is None else f"{v:,.2f}"
+
+    rows = [("profit", money(k.get("profit")))]
+    for name in ("revenue", "purchase_cost", "order_cost", "supplier_fixed_cost", "holding_cost", "cost_to_serve", "lost_sale_penalty", "tier_net_value"):
+        if name in k:
+            rows.append((f"  {name}", money(k[name])))
+    if k.get("fill_rate") is not None:
+        rows.append(("fill rate", f"{k['fill_rate']:.1%}"))
+    if k.get("orders_placed") is not None:
+        rows.append(("orders placed", str(k["orders_placed"])))
+        rows.append(("suppliers used", str(k["suppliers_used"])))
+    rows.append(("mip gap", "-" if k.get("mip_gap") is None else f"{k['mip_gap']:.4%}"))
+    rows.append(("solve seconds", f"{k.get('solve_seconds', 0):.2f}"))
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)
+    if "segments" in plan.tables:
+        s = Table(title="Service by segment", header_style="bold")
+        for c in ("segment", "tier", "fill rate", "profit contribution"):
+            s.add_column(c, justify="right" if c != "segment" else "left")
+        for r in plan.tables["segments"].itertuples(index=False):
+            s.add_row(str(r.segment), str(r.tier), f"{r.fill_rate:.1%}", money(r.profit_contribution))
+        console.print(s)
+    for msg in plan.messages:
+        err.print(msg, highlight=False)
+    if out is not None:
+        console.print(f"plan written to [bold]{out}[/bold] (orders.csv, inventory.csv, service.csv, segments.csv, suppliers.csv, kpis.csv, plan.xlsx, plan.json)")
+
+
+@app.command("solve")
+def solve_cmd(
+    instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the plan to.")] = None,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search.")] = None,
+    mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")] = 1e-4,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="HiGHS threads.")] = None,
+    log: Annotated[bool, typer.Option("--log", help="Show HiGHS's own log.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Plan an instance: choose service tiers, inventory and orders to maximise profit."""
+    t0 = time.perf_counter()
+    report = _load(instance)
+    _print_problems(report.problems)
+    if not report.ok:
+        err.print(f"[red]{len(report.errors)} error(s)[/red]: the instance cannot be planned (see `planner validate`).")
+        raise typer.Exit(EXIT_INVALID)
+    inst = report.instance
+    err.print(
+        f"{len(inst.product_ids)} products, {len(inst.segment_ids)} segments, {len(inst.supplier_ids)} suppliers, "
+        f"{inst.horizon} periods; loaded and validated in {time.perf_counter() - t0:.2f}s",
+        highlight=False,
+    )
+    try:
+        from planner.run import solve_instance
+        from planner.solver import SolveOptions
+
+        progress = _ProgressPrinter()
+        opts = SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log, progress=progress)
+        if err.is_terminal and not log:
+            with err.status("building the model...") as status:
+                progress.status = status
+                plan = solve_instance(inst, opts)
+        else:
+            plan = solve_instance(inst, opts)
+    except Exception as exc:  # the last line of defence: a message, never a bare traceback
+        if debug:
+            traceback.print_exc()
+        err.print(f"[red]error:[/red] planning failed unexpectedly: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_ERROR)
+    if out is not None and plan.tables:
+        plan.write(out)
+    elif out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        plan.kpi_table().to_csv(out / "kpis.csv", index=False)
+    _summary(plan, out if out is not None else None)
+    if plan.status in ("optimal", "feasible"):
+        raise typer.Exit(EXIT_PLAN)
+    if plan.status in ("infeasible", "no_solution_found"):
+        if plan.status == "no_solution_found":
+            err.print("[yellow]no feasible plan was found within the time limit[/yellow]; try a longer --time-limit.")
+        raise typer.Exit(EXIT_NO_PLAN)
+    raise typer.Exit(EXIT_ERROR)
+
+
+@app.command("generate")
+def generate_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write the instance's CSV files to.")],
+    products: Annotated[int, typer.Option("--products", min=1)] = 40,
+    segments: Annotated[int, typer.Option("--segments", min=1)] = 4,
+    suppliers: Annotated[int, typer.Option("--suppliers", min=2)] = 6,
+    periods: Annotated[int, typer.Option("--periods", min=2)] = 13,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Write a seeded random instance that always has a feasible plan."""
+    from instances.generator import generate, write_instance
+
+    tables = generate(products=products, segments=segments, suppliers=suppliers, periods=periods, seed=seed)
+    write_instance(tables, out)
+    console.print(f"instance written to {out} ({products} products, {segments} segments, {suppliers} suppliers, {periods} periods, seed {seed})")
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the data contract: every table and column with its unit."""
+    from planner.schema import contract_markdown
+
+    console.print(contract_markdown(), markup=False, highlight=False)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
