@@ -36,7 +36,17 @@ def week_labels(n: int, start: dt.date = dt.date(2026, 11, 23)) -> list[str]:
     return out
 
 
-def generate(products: int = 40, segments: int = 4, suppliers: int = 6, periods: int = 13, seed: int = 0) -> dict[str, pd.DataFrame]:
+def generate(
+    products: int = 40,
+    segments: int = 4,
+    suppliers: int = 6,
+    periods: int = 13,
+    seed: int = 0,
+    lead_times: list[int] | None = None,
+    cost_factors: list[float] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Tables of a feasible instance. ``lead_times`` and ``cost_factors`` (unit-cost multiplier per
+    supplier) override the random supplier profiles; capacities are sized after them."""
     rng = np.random.default_rng(seed)
     P = [f"P{i + 1:04d}" for i in range(products)]
     S = [SEGMENT_NAMES[i] if i < len(SEGMENT_NAMES) else f"Segment {i + 1}" for i in range(segments)]
@@ -50,7 +60,10 @@ def generate(products: int = 40, segments: int = 4, suppliers: int = 6, periods:
     # ---- suppliers: lead time 0..2, faster = dearer ------------------------------------
     lead = np.array([i % 3 for i in range(suppliers)])
     rng.shuffle(lead)
+    if lead_times is not None:
+        lead = np.array(lead_times, dtype=int)
     speed_premium = {0: 1.12, 1: 1.0, 2: 0.9}
+    factor = [speed_premium.get(int(L), 0.85) for L in lead] if cost_factors is None else list(cost_factors)
     on_time = rng.uniform(0.85, 0.99, suppliers).round(3)
     fixed = rng.uniform(200, 1500, suppliers).round(0) * max(1, products // 40)
 
@@ -92,7 +105,7 @@ def generate(products: int = 40, segments: int = 4, suppliers: int = 6, periods:
         moq[i] = 0.0 if rng.random() < 0.5 else float(round(mean_week[i] * rng.uniform(0.5, 1.5)))
         order_cost[i] = round(float(rng.uniform(20, 120)), 0)
         for k in ks:
-            uc = round(float(base_cost[i] * speed_premium[int(lead[k])] * rng.uniform(0.95, 1.05)), 2)
+            uc = round(float(base_cost[i] * factor[k] * rng.uniform(0.95, 1.05)), 2)
             sp_rows.append((K[k], p, uc, order_cost[i], moq[i], 1.0, 5.0))
     sp = pd.DataFrame(sp_rows, columns=["supplier", "product", "unit_cost", "order_cost", "moq", "capacity_use", "order_capacity_use"])
 

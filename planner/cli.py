@@ -120,7 +120,7 @@ def solve_cmd(
     instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the plan to.")] = None,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search.")] = None,
-    mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")] = 1e-4,
+    mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")] = 1e-3,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="HiGHS threads.")] = None,
     log: Annotated[bool, typer.Option("--log", help="Show HiGHS's own log.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,

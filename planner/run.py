@@ -39,7 +39,6 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
     timings["handoff_seconds"] = result.timings.get("handoff", 0.0)
     timings["solve_seconds"] = result.timings.get("solve", 0.0) + result.timings.get("polish", 0.0)
     base = {
-        "status": result.status.value,
         "mip_gap": result.gap,
         "best_bound": result.bound,
         **{f"model_{k}": v for k, v in result.size.items()},
@@ -47,7 +46,7 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
         **{f"version_{k}": v for k, v in _versions().items()},
     }
     if not result.status.has_plan:
-        return Plan(status=result.status.value, kpis={**base, "profit": None, **timings}, messages=[result.message])
+        return Plan(status=result.status.value, kpis={"status": result.status.value, "profit": None, **base, **timings}, messages=[result.message])
 
     t1 = time.perf_counter()
     tables = extract(m, inst)
@@ -64,4 +63,4 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
         status = Status.ERROR
         messages.append(f"the verifier rejected the plan: {len(check.violations)} violation(s)")
         messages.extend(str(v) for v in check.violations[:50])
-    return Plan(status=status.value, kpis={**base, "status": status.value, **kpis, **timings}, tables=tables, messages=messages)
+    return Plan(status=status.value, kpis={"status": status.value, **kpis, **base, **timings}, tables=tables, messages=messages)

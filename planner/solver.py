@@ -51,7 +51,7 @@ class Progress:
 @dataclass
 class SolveOptions:
     time_limit: float | None = None  # seconds of HiGHS search
-    mip_gap: float = 1e-4  # relative gap at which HiGHS stops
+    mip_gap: float = 1e-3  # relative gap at which HiGHS stops (0.1 % of profit)
     threads: int | None = None
     log: bool = False  # HiGHS's own log on stdout
     progress: Callable[[Progress], None] | None = None
