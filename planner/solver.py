@@ -214,6 +214,11 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         v.set_value(float(val), skip_validation=True)
     for v, expr in sf.eliminated_vars:
         v.set_value(pyo.value(expr), skip_validation=True)
+    # Variables in no row and with no cost (e.g. an unused supplier without fixed cost)
+    # never reach HiGHS; any value in their bounds is optimal: take the lower one.
+    for v in m.component_data_objects(pyo.Var, active=True):
+        if v.value is None:
+            v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
     return result
 
 

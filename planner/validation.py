@@ -77,19 +77,24 @@ def _validate_rows(name: str, rows: list[dict[str, Any]], report: ValidationRepo
     if any(col not in present for col in required_columns(name)):
         return None
     good: list[dict] = []
+    numbers: list[int] = []
     failed = False
     for i, raw in enumerate(rows, start=1):
+        if all(v is None for v in raw.values()):
+            continue  # a blank line (spreadsheet exports often end with some)
         data = {k: v for k, v in raw.items() if k in known and v is not None}
         try:
             good.append(spec.row.model_validate(data).model_dump())
+            numbers.append(i)
         except ValidationError as exc:
             failed = True
             for err in exc.errors():
                 col = ".".join(str(x) for x in err["loc"]) or None
                 report.problems.append(Problem("error", name, i, col, _pydantic_message(err)))
-    if failed:
+    if failed or not good:
         return None
-    return pd.DataFrame(good, columns=list(columns(name)))
+    # The index is the row's number in its table, so later checks can name it.
+    return pd.DataFrame(good, columns=list(columns(name)), index=numbers)
 
 
 def _check_duplicate_keys(name: str, df: pd.DataFrame, report: ValidationReport) -> None:
@@ -99,7 +104,7 @@ def _check_duplicate_keys(name: str, df: pd.DataFrame, report: ValidationReport)
     dup = df.duplicated(subset=key, keep="first")
     for i in df.index[dup]:
         values = ", ".join(f"{k}={df.at[i, k]!r}" for k in key)
-        report.problems.append(Problem("error", name, int(i) + 1, key[-1], f"duplicate key ({values}): each key may appear once"))
+        report.problems.append(Problem("error", name, int(i), key[-1], f"duplicate key ({values}): each key may appear once"))
 
 
 # ---------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ def _refs(t: Tables, report: ValidationReport, table: str, column: str, target: 
     known = set(t[target][target_col])
     for i, v in zip(t[table].index, t[table][column]):
         if v not in known:
-            report.problems.append(Problem("error", table, int(i) + 1, column, f"unknown {target_col} {v!r} (not in {target})"))
+            report.problems.append(Problem("error", table, int(i), column, f"unknown {target_col} {v!r} (not in {target})"))
 
 
 def check_references(t: Tables, report: ValidationReport) -> None:
@@ -138,10 +143,10 @@ def check_tiers(t: Tables, report: ValidationReport) -> None:
     by_segment = tiers.groupby("segment")["tier"].apply(set).to_dict()
     for i, s, mt in zip(t["segments"].index, t["segments"]["segment"], t["segments"]["min_tier"]):
         if s not in by_segment:
-            report.problems.append(Problem("error", "segments", int(i) + 1, "segment", f"segment {s!r} has no service tier (add rows to service_tiers)"))
+            report.problems.append(Problem("error", "segments", int(i), "segment", f"segment {s!r} has no service tier (add rows to service_tiers)"))
         elif isinstance(mt, str) and mt and mt not in by_segment[s]:
             report.problems.append(
-                Problem("error", "segments", int(i) + 1, "min_tier", f"min_tier {mt!r} is not a tier of segment {s!r} (tiers: {', '.join(sorted(by_segment[s]))})")
+                Problem("error", "segments", int(i), "min_tier", f"min_tier {mt!r} is not a tier of segment {s!r} (tiers: {', '.join(sorted(by_segment[s]))})")
             )
 
 
@@ -161,12 +166,12 @@ def derive_periods(t: Tables, report: ValidationReport) -> list[str]:
     if "periods" in t and len(t["periods"]):
         p = t["periods"]
         for i in p.index[p.duplicated(subset=["order"])]:
-            report.problems.append(Problem("error", "periods", int(i) + 1, "order", f"order {p.at[i, 'order']} is used by more than one period"))
+            report.problems.append(Problem("error", "periods", int(i), "order", f"order {p.at[i, 'order']} is used by more than one period"))
         periods = list(p.sort_values("order", kind="stable")["period"])
         known = set(periods)
         for i, v in zip(t["demand"].index, t["demand"]["period"]) if "demand" in t else []:
             if v not in known:
-                report.problems.append(Problem("error", "demand", int(i) + 1, "period", f"period {v!r} is not in the periods table"))
+                report.problems.append(Problem("error", "demand", int(i), "period", f"period {v!r} is not in the periods table"))
         return periods
     if "demand" not in t:
         return []
@@ -180,12 +185,12 @@ def check_periods(t: Tables, periods: list[str], report: ValidationReport) -> No
     if "supplier_capacity" in t:
         for i, v in zip(t["supplier_capacity"].index, t["supplier_capacity"]["period"]):
             if v not in known:
-                report.problems.append(Problem("warning", "supplier_capacity", int(i) + 1, "period", f"period {v!r} is outside the horizon; row ignored"))
+                report.problems.append(Problem("warning", "supplier_capacity", int(i), "period", f"period {v!r} is outside the horizon; row ignored"))
     if "open_orders" in t:
         for i, v in zip(t["open_orders"].index, t["open_orders"]["arrival_period"]):
             if v not in known:
                 report.problems.append(
-                    Problem("error", "open_orders", int(i) + 1, "arrival_period", f"arrival_period {v!r} is not a period of the horizon ({periods[0]}..{periods[-1]})" if periods else f"arrival_period {v!r}: the horizon is empty")
+                    Problem("error", "open_orders", int(i), "arrival_period", f"arrival_period {v!r} is not a period of the horizon ({periods[0]}..{periods[-1]})" if periods else f"arrival_period {v!r}: the horizon is empty")
                 )
 
 
@@ -195,14 +200,14 @@ def check_supply(t: Tables, periods: list[str], report: ValidationReport) -> Non
         for i, k, L in zip(t["suppliers"].index, t["suppliers"]["supplier"], t["suppliers"]["lead_time"]):
             if periods and L >= len(periods):
                 report.problems.append(
-                    Problem("warning", "suppliers", int(i) + 1, "lead_time", f"supplier {k!r}: lead time {L} is not shorter than the horizon ({len(periods)} periods); it can deliver nothing")
+                    Problem("warning", "suppliers", int(i), "lead_time", f"supplier {k!r}: lead time {L} is not shorter than the horizon ({len(periods)} periods); it can deliver nothing")
                 )
     if "products" in t and "supplier_products" in t and "demand" in t:
         supplied = set(t["supplier_products"]["product"])
         demanded = set(t["demand"].loc[t["demand"]["quantity"] > 0, "product"])
         for i, p in zip(t["products"].index, t["products"]["product"]):
             if p not in supplied and p in demanded:
-                report.problems.append(Problem("warning", "products", int(i) + 1, "product", f"product {p!r} has demand but no supplier: only its initial inventory and open orders can serve it"))
+                report.problems.append(Problem("warning", "products", int(i), "product", f"product {p!r} has demand but no supplier: only its initial inventory and open orders can serve it"))
 
 
 CHECKS = [check_references, check_tiers, check_settings]
@@ -225,6 +230,8 @@ def validate(raw: RawTables) -> ValidationReport:
                 report.problems.append(Problem("error", name, None, None, f"required table {what}"))
             continue
         df = _validate_rows(name, rows, report)
+        if df is None and spec.required and not any(p.table == name for p in report.errors):
+            report.problems.append(Problem("error", name, None, None, "required table has no rows"))
         if df is not None:
             _check_duplicate_keys(name, df, report)
             t[name] = df
@@ -236,7 +243,7 @@ def validate(raw: RawTables) -> ValidationReport:
     if report.errors:
         return report
     empty = {name: pd.DataFrame(columns=list(columns(name))) for name in TABLES}
-    get = lambda n: t.get(n, empty[n])  # noqa: E731
+    get = lambda n: t.get(n, empty[n]).reset_index(drop=True)  # noqa: E731
     report.instance = Instance(
         products=get("products"),
         segments=get("segments"),
