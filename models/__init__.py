@@ -5,7 +5,10 @@ Each family module declares:
 - ``NAME``: the family's name (used in options, logs and reports);
 - ``SUMMARY``: one line saying what it does;
 - ``build(m, inst)``: adds its variables, constraints and profit terms to the
-  Pyomo model ``m`` for the validated :class:`planner.instance.Instance` ``inst``.
+  Pyomo model ``m`` for the validated :class:`planner.instance.Instance` ``inst``;
+- optionally ``tidy(m)``: after a solve, removes what a time-limited incumbent
+  may carry without reason (an order indicator on with nothing ordered) without
+  changing feasibility, so the plan tables and the profit say the same thing.
 
 Its docstring gives the algebra with a table from symbol to Pyomo component and
 input column. :data:`FAMILIES` is the one registry that decides what is built
@@ -47,6 +50,9 @@ from models import (
     warehouse_capacity,
 )
 
+#: Quantities below this are solver noise: reported as 0.
+ZERO = 1e-6
+
 #: Build order: sets first, then decisions with their linking rows, then the
 #: limits that read them, and the objective last.
 FAMILIES: list[ModuleType] = [
@@ -71,3 +77,10 @@ def build_model(inst) -> pyo.ConcreteModel:
     for family in FAMILIES:
         family.build(m, inst)
     return m
+
+
+def tidy_solution(m: pyo.ConcreteModel) -> None:
+    """Run every family's ``tidy`` on a solved model (see the module docstring)."""
+    for family in FAMILIES:
+        if hasattr(family, "tidy"):
+            family.tidy(m)

@@ -75,3 +75,22 @@ def build(m, inst):
     m.profit_terms["purchase_cost"] = (-1, m.purchase_cost)
     m.profit_terms["order_cost"] = (-1, m.order_cost)
     m.profit_terms["supplier_fixed_cost"] = (-1, m.supplier_fixed_cost)
+
+
+def tidy(m):
+    """Switch off order indicators with nothing ordered and suppliers with no order.
+
+    Both only remove cost (order_cost, fixed_cost) and capacity use, so the plan
+    stays feasible. An optimal plan has neither; an incumbent stopped by a time
+    limit may.
+    """
+    from models import ZERO
+
+    for i in m.ORDER_SLOTS:
+        if (m.order_placed[i].value or 0) > 0.5 and (m.order_qty[i].value or 0) <= ZERO:
+            m.order_placed[i].set_value(0)
+            m.order_qty[i].set_value(0)
+    busy = {i[0] for i in m.ORDER_SLOTS if (m.order_placed[i].value or 0) > 0.5}
+    for k in m.K:
+        if (m.supplier_used[k].value or 0) > 0.5 and k not in busy:
+            m.supplier_used[k].set_value(0)

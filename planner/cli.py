@@ -170,6 +170,32 @@ def solve_cmd(
     raise typer.Exit(EXIT_ERROR)
 
 
+@app.command("verify")
+def verify_cmd(
+    instance: Annotated[Path, typer.Argument(help="The instance the plan was made for.")],
+    plan_dir: Annotated[Path, typer.Argument(help="Folder with the plan's CSV files (as written by `planner solve --out`).")],
+) -> None:
+    """Recompute every constraint and the objective of a written plan (pandas only, no solver)."""
+    from planner.verify import read_plan_dir, verify_plan
+
+    report = _load(instance)
+    if not report.ok:
+        _print_problems(report.errors)
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        tables, kpis = read_plan_dir(plan_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]error:[/red] cannot read the plan in {plan_dir}: {exc}")
+        raise typer.Exit(EXIT_INVALID)
+    check = verify_plan(report.instance, tables, kpis)
+    for v in check.violations:
+        err.print(f"[red]violation[/red] {v}", highlight=False)
+    if not check.ok:
+        err.print(f"[red]{len(check.violations)} violation(s)[/red]")
+        raise typer.Exit(EXIT_ERROR)
+    console.print(f"[green]plan verified[/green]: every constraint holds; recomputed profit {check.profit:,.2f}")
+
+
 @app.command("generate")
 def generate_cmd(
     out: Annotated[Path, typer.Argument(help="Folder to write the instance's CSV files to.")],
@@ -192,7 +218,7 @@ def schema_cmd() -> None:
     """Print the data contract: every table and column with its unit."""
     from planner.schema import contract_markdown
 
-    console.print(contract_markdown(), markup=False, highlight=False)
+    typer.echo(contract_markdown())
 
 
 def main() -> None:  # pragma: no cover

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 import pyomo.environ as pyo
 
+from models import ZERO
 from planner.instance import Instance
 
 PLAN_TABLES = ["orders", "inventory", "service", "segments", "suppliers", "kpis"]
-ZERO = 1e-6  # quantities below this are reported as 0 (solver noise)
 
 #: Profit terms in the order the objective lists them, with their sign.
 PROFIT_TERMS = {

@@ -28,7 +28,7 @@ def _versions() -> dict[str, str]:
 
 def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
     """Plan one validated instance. Outcomes are statuses, not exceptions."""
-    from models import build_model  # imported here: Pyomo's import is slow and `validate` does not need it
+    from models import build_model, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
 
     options = options or SolveOptions()
     timings: dict[str, float] = {}
@@ -49,8 +49,11 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
         return Plan(status=result.status.value, kpis={"status": result.status.value, "profit": None, **base, **timings}, messages=[result.message])
 
     t1 = time.perf_counter()
+    tidy_solution(m)
     tables = extract(m, inst)
     kpis = plan_kpis(m, inst, tables)
+    if result.bound is not None and kpis["profit"] is not None:  # the gap of the plan as reported
+        base["mip_gap"] = max(0.0, result.bound - kpis["profit"]) / max(abs(kpis["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     check = verify_plan(inst, tables, kpis)

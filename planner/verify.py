@@ -229,3 +229,21 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
         out.add("objective", "profit", float(kpis["profit"]) - profit, f"kpis say {float(kpis['profit']):.6f}, recomputed {profit:.6f}")
     return Verification(list(out), terms_re, profit)
 
+
+
+def read_plan_dir(plan_dir) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """The plan tables and kpis as written by ``Plan.write`` (CSV files)."""
+    from pathlib import Path
+
+    plan_dir = Path(plan_dir)
+    tables = {}
+    for name in ("orders", "inventory", "service", "segments", "suppliers"):
+        tables[name] = pd.read_csv(plan_dir / f"{name}.csv", dtype={"period": str, "arrival_period": str, "segment": str, "product": str, "supplier": str, "tier": str})
+    k = pd.read_csv(plan_dir / "kpis.csv", dtype={"kpi": str, "value": str})
+    kpis: dict[str, Any] = {}
+    for name, value in zip(k["kpi"], k["value"]):
+        try:
+            kpis[name] = float(value)
+        except (TypeError, ValueError):
+            kpis[name] = value
+    return tables, kpis

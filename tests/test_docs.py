@@ -1,0 +1,19 @@
+"""The README stays true: its two opening commands and its data contract."""
+
+from planner.schema import contract_markdown
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_contract_is_the_schema():
+    section = README.split("## The data contract", 1)[1]
+    assert contract_markdown().strip() in section
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
+    blocks = [b.split("```", 1)[0].strip() for b in README.split("```bash\n")[1:3]]
+    assert "planner solve instances/demo --out out/demo" in blocks[0]
+    assert "pytest" in blocks[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert blocks[1] in ci
