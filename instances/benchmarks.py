@@ -88,3 +88,27 @@ def read_wagner_whitin(path: str | Path) -> RawTables:
         {"supplier": f"setup{t}", "product": "item", "unit_cost": 0, "order_cost": k, "moq": 0} for t, k in zip(periods, K)
     ]
     return tables
+
+
+def read_holmberg(path: str | Path) -> RawTables:
+    """Holmberg et al. single-source capacitated facility location (p1..p71) as planner tables.
+
+    Solve it with the ``single_sourcing`` constraint family switched on."""
+    tok = _tokens(path)
+    J, I = int(tok[0]), int(tok[1])
+    pos = 2
+    facilities = [(tok[pos + 2 * j], tok[pos + 2 * j + 1]) for j in range(J)]
+    pos += 2 * J
+    demand = tok[pos : pos + I]
+    pos += I
+    cost = [tok[pos + j * I : pos + (j + 1) * I] for j in range(J)]
+    products = [f"c{i + 1}" for i in range(I)]
+    tables = _must_serve_all(["1"], products, {(p, "1"): d for p, d in zip(products, demand)})
+    tables["suppliers"] = [{"supplier": f"f{j + 1}", "lead_time": 0, "fixed_cost": f, "capacity": s} for j, (s, f) in enumerate(facilities)]
+    tables["supplier_products"] = [
+        {"supplier": f"f{j + 1}", "product": p, "unit_cost": cost[j][i] / demand[i], "order_cost": 0, "moq": 0}
+        for i, p in enumerate(products)
+        if demand[i] > 0
+        for j in range(J)
+    ]
+    return tables

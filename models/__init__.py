@@ -33,29 +33,41 @@ e_p        first period an order can reach (min lead time of p's suppliers);
 from __future__ import annotations
 
 from types import ModuleType
+from typing import Any
 
 import pyomo.environ as pyo
+from pyomo.core.expr.visitor import polynomial_degree
 
 from models import (
     budget,
     fill_rate,
+    frozen_periods,
     inventory_balance,
+    inventory_cover,
+    max_supplier_share,
+    min_suppliers_per_product,
     objective,
     orders,
+    reliable_supply_for_tier,
     safety_stock,
     sales,
+    service_level_floor,
     service_tiers,
     sets,
+    single_sourcing,
     supplier_capacity,
     warehouse_capacity,
 )
+from models.registry import Family, FamilyCheck, OptionsError, load_registry, resolve  # noqa: F401
+from planner.problems import Problem
 
 #: Quantities below this are solver noise: reported as 0.
 ZERO = 1e-6
 
-#: Build order: sets first, then decisions with their linking rows, then the
-#: limits that read them, and the objective last.
-FAMILIES: list[ModuleType] = [
+#: The core model, in build order: sets first, then decisions with their
+#: linking rows, then the limits that read them. The objective is always built
+#: last, after any optional or user family has registered its profit terms.
+CORE: list[ModuleType] = [
     sets,
     orders,
     sales,
@@ -66,21 +78,83 @@ FAMILIES: list[ModuleType] = [
     budget,
     fill_rate,
     safety_stock,
-    objective,
 ]
 
+#: Families shipped with planner but off unless a run's options select them.
+OPTIONAL: list[ModuleType] = [
+    max_supplier_share,
+    min_suppliers_per_product,
+    single_sourcing,
+    frozen_periods,
+    reliable_supply_for_tier,
+    service_level_floor,
+    inventory_cover,
+]
 
-def build_model(inst) -> pyo.ConcreteModel:
-    """Build the joint planning model for a validated instance (no solve)."""
+BUILTIN: list[ModuleType] = CORE + OPTIONAL + [objective]
+
+
+def registry(models_dirs: list[Any] | None = None) -> dict[str, Family]:
+    """Every family: built-in ones and those in the user model folders."""
+    return load_registry(BUILTIN, models_dirs)
+
+
+def select(options: dict | None = None, models_dirs: list[Any] | None = None) -> list[tuple[Family, Any]]:
+    """The families a run builds (core, plus those its options select), with parameters."""
+    return resolve(registry(models_dirs), options)
+
+
+def _check_components(m: pyo.ConcreteModel, fam: Family, before: set[str], terms_before: set[str]) -> None:
+    where = f"model file {fam.source}"
+    for comp in m.component_objects(descend_into=True):
+        if comp.name in before:
+            continue
+        if isinstance(comp, pyo.Objective):
+            raise OptionsError([Problem("error", where, None, None, f"family {fam.name!r} declares an Objective {comp.name!r}; register a profit term in m.profit_terms instead")])
+        if isinstance(comp, pyo.Constraint):
+            for idx, con in comp.items():
+                deg = polynomial_degree(con.body)
+                if deg is None or deg > 1:
+                    raise OptionsError([Problem("error", where, None, None, f"family {fam.name!r}: constraint {con.name} is not linear")])
+    for name, term in m.profit_terms.items():
+        if name in terms_before:
+            continue
+        if not (isinstance(term, tuple) and len(term) == 2 and term[0] in (1, -1)):
+            raise OptionsError([Problem("error", where, None, None, f"family {fam.name!r}: profit term {name!r} must be (+1 or -1, expression)")])
+        deg = polynomial_degree(term[1])
+        if deg is None or deg > 1:
+            raise OptionsError([Problem("error", where, None, None, f"family {fam.name!r}: profit term {name!r} is not linear")])
+
+
+def build_model(inst, families: list[tuple[Family, Any]] | None = None) -> pyo.ConcreteModel:
+    """Build the planning model for a validated instance (no solve).
+
+    ``families`` comes from :func:`select`; by default, the core model. A family
+    that fails to build is reported as an :class:`OptionsError` naming it and its file.
+    """
+    families = families if families is not None else select()
     m = pyo.ConcreteModel(name="planner")
     m.profit_terms = {}  # name -> (sign, Expression); filled by the families
-    for family in FAMILIES:
-        family.build(m, inst)
+    ordered = [f for f in families if f[0].name != "objective"] + [f for f in families if f[0].name == "objective"]
+    for fam, params in ordered:
+        before = {c.name for c in m.component_objects(descend_into=True)}
+        terms_before = set(m.profit_terms)
+        try:
+            fam.build(m, inst, params)
+        except OptionsError:
+            raise
+        except Exception as exc:  # a family's own error, or a user's bug: located, not a traceback
+            raise OptionsError(
+                [Problem("error", f"model file {fam.source}", None, None, f"family {fam.name!r} failed to build: {type(exc).__name__}: {exc}")]
+            ) from exc
+        if not fam.builtin:
+            _check_components(m, fam, before, terms_before)
+    m.families = [fam.name for fam, _ in ordered]
     return m
 
 
-def tidy_solution(m: pyo.ConcreteModel) -> None:
-    """Run every family's ``tidy`` on a solved model (see the module docstring)."""
-    for family in FAMILIES:
-        if hasattr(family, "tidy"):
-            family.tidy(m)
+def tidy_solution(m: pyo.ConcreteModel, families: list[tuple[Family, Any]] | None = None) -> None:
+    """Run every built family's ``tidy`` on a solved model (see ``orders.tidy``)."""
+    for fam, _ in families if families is not None else select():
+        if fam.tidy is not None:
+            fam.tidy(m)

@@ -22,9 +22,10 @@ import pyomo.environ as pyo
 
 NAME = "budget"
 SUMMARY = "Procurement spend (purchase and order costs) within the budget in each period."
+DEFAULT_ON = True
 
 
-def build(m, inst):
+def build(m, inst, params):
     budget = inst.budget
     if budget is None:
         return

@@ -26,9 +26,10 @@ import pyomo.environ as pyo
 
 NAME = "fill_rate"
 SUMMARY = "Served quantity at least the chosen tier's fill rate times demand, outside the frozen zone."
+DEFAULT_ON = True
 
 
-def build(m, inst):
+def build(m, inst, params):
     t = inst.tiers[inst.tiers["allowed"]]
     fr = dict(zip(zip(t["segment"], t["tier"]), t["fill_rate"].astype(float)))
     tiers_of = {s: [j for (s2, j) in m.TIERS if s2 == s] for s in m.S}

@@ -35,9 +35,11 @@ import pyomo.environ as pyo
 
 NAME = "inventory_balance"
 SUMMARY = "Stock balance per product and period with lead times, open orders and initial inventory; holding cost."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     init = dict(zip(inst.products["product"], inst.products["initial_inventory"].astype(float)))
     hold = dict(zip(inst.products["product"], inst.products["holding_cost"].astype(float)))
     opened = inst.open_arrivals

@@ -18,7 +18,9 @@ import pyomo.environ as pyo
 
 NAME = "objective"
 SUMMARY = "Maximise profit: revenue less all costs and penalties plus the net value of the chosen tiers."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     m.profit = pyo.Objective(expr=sum(sign * expr for sign, expr in m.profit_terms.values()), sense=pyo.maximize)

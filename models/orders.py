@@ -42,9 +42,11 @@ import pyomo.environ as pyo
 
 NAME = "orders"
 SUMMARY = "Order quantities, order indicators (MOQ, tight big-M) and supplier use."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     slots = inst.order_slots
     terms = inst.terms
     big_m = {(k, p, int(t)): float(v) for k, p, t, v in slots[["supplier", "product", "t", "max_quantity"]].itertuples(index=False)}

@@ -32,9 +32,10 @@ import pyomo.environ as pyo
 
 NAME = "safety_stock"
 SUMMARY = "End-of-period inventory at least the safety stock of the chosen tiers (additive over segments)."
+DEFAULT_ON = True
 
 
-def build(m, inst):
+def build(m, inst, params):
     t = inst.tiers[inst.tiers["allowed"]]
     k = dict(zip(zip(t["segment"], t["tier"]), t["safety_factor"].astype(float)))
     tiers_of = defaultdict(list)

@@ -28,9 +28,11 @@ import pyomo.environ as pyo
 
 NAME = "sales"
 SUMMARY = "Served quantity per segment, product and period; revenue, cost to serve, lost-sale penalty."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     d = inst.demand_indexed
     d = d[d["quantity"] > 0]
     keys = list(zip(d["segment"], d["product"], d["t"].astype(int)))

@@ -28,9 +28,11 @@ import pyomo.environ as pyo
 
 NAME = "service_tiers"
 SUMMARY = "Exactly one allowed service tier per segment (min_tier respected); tier value net of tier cost."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     t = inst.tiers[inst.tiers["allowed"]]
     net = dict(zip(zip(t["segment"], t["tier"]), (t["tier_value"] - t["tier_cost"]).astype(float)))
     m.tier_chosen = pyo.Var(m.TIERS, domain=pyo.Binary)

@@ -21,9 +21,11 @@ import pyomo.environ as pyo
 
 NAME = "sets"
 SUMMARY = "Index sets: products, segments, suppliers, periods, order slots, demand cells, allowed tiers."
+DEFAULT_ON = True
+CAN_DISABLE = False
 
 
-def build(m, inst):
+def build(m, inst, params):
     m.P = pyo.Set(initialize=inst.product_ids, ordered=True)
     m.S = pyo.Set(initialize=inst.segment_ids, ordered=True)
     m.K = pyo.Set(initialize=inst.supplier_ids, ordered=True)

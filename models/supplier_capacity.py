@@ -26,9 +26,10 @@ import pyomo.environ as pyo
 
 NAME = "supplier_capacity"
 SUMMARY = "Capacity used by orders (per unit and per order) within each supplier's capacity per period."
+DEFAULT_ON = True
 
 
-def build(m, inst):
+def build(m, inst, params):
     cu = inst.terms["capacity_use"].to_dict()
     ocu = inst.terms["order_capacity_use"].to_dict()
     cap = inst.supplier_capacity_by_period

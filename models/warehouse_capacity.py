@@ -18,9 +18,10 @@ import pyomo.environ as pyo
 
 NAME = "warehouse_capacity"
 SUMMARY = "Total volume of end-of-period inventory within the warehouse capacity."
+DEFAULT_ON = True
 
 
-def build(m, inst):
+def build(m, inst, params):
     cap = inst.warehouse_capacity
     if cap is None:
         return

@@ -33,6 +33,33 @@ def _print_problems(problems: list[Problem]) -> None:
         err.print(f"[{style}]{p}[/{style}]", highlight=False, markup=True, soft_wrap=True)
 
 
+def _model_options(path: Path | None) -> dict | None:
+    if path is None:
+        return None
+    import json
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _print_problems([Problem("error", "options", None, None, f"cannot read {path}: {exc}")])
+        raise typer.Exit(EXIT_INVALID)
+    return doc
+
+
+def _families(options: dict | None, models: list[Path] | None):
+    from models import OptionsError, select
+
+    try:
+        return select(options, models)
+    except OptionsError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INVALID)
+
+
+OptionsFile = Annotated[Optional[Path], typer.Option("--options", help="JSON file of model options, e.g. {\"constraints\": {\"single_sourcing\": {}}}.")]
+ModelsDir = Annotated[Optional[list[Path]], typer.Option("--models", help="Folder of extra constraint families (also PLANNER_MODELS_PATH); repeatable.")]
+
+
 def _load(instance: Path) -> ValidationReport:
     try:
         raw = read_tables(instance)
@@ -123,10 +150,14 @@ def solve_cmd(
     mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")] = 1e-3,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="HiGHS threads.")] = None,
     log: Annotated[bool, typer.Option("--log", help="Show HiGHS's own log.")] = False,
+    options: OptionsFile = None,
+    models: ModelsDir = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
     """Plan an instance: choose service tiers, inventory and orders to maximise profit."""
     t0 = time.perf_counter()
+    model_options = _model_options(options)
+    _families(model_options, models)  # wrong options fail here, before the data is even read
     report = _load(instance)
     _print_problems(report.problems)
     if not report.ok:
@@ -138,6 +169,8 @@ def solve_cmd(
         f"{inst.horizon} periods; loaded and validated in {time.perf_counter() - t0:.2f}s",
         highlight=False,
     )
+    from models import OptionsError
+
     try:
         from planner.run import solve_instance
         from planner.solver import SolveOptions
@@ -147,9 +180,12 @@ def solve_cmd(
         if err.is_terminal and not log:
             with err.status("building the model...") as status:
                 progress.status = status
-                plan = solve_instance(inst, opts)
+                plan = solve_instance(inst, opts, model_options, models)
         else:
-            plan = solve_instance(inst, opts)
+            plan = solve_instance(inst, opts, model_options, models)
+    except OptionsError as exc:  # a family that cannot be built for this data
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INVALID)
     except Exception as exc:  # the last line of defence: a message, never a bare traceback
         if debug:
             traceback.print_exc()
@@ -174,9 +210,20 @@ def solve_cmd(
 def verify_cmd(
     instance: Annotated[Path, typer.Argument(help="The instance the plan was made for.")],
     plan_dir: Annotated[Path, typer.Argument(help="Folder with the plan's CSV files (as written by `planner solve --out`).")],
+    options: OptionsFile = None,
+    models: ModelsDir = None,
 ) -> None:
-    """Recompute every constraint and the objective of a written plan (pandas only, no solver)."""
+    """Recompute every constraint and the objective of a written plan (pandas only, no solver).
+
+    The constraint families checked are those in the plan's plan.json, unless --options is given."""
+    import json
+
     from planner.verify import read_plan_dir, verify_plan
+
+    model_options = _model_options(options)
+    if model_options is None and (plan_dir / "plan.json").exists():
+        model_options = json.loads((plan_dir / "plan.json").read_text()).get("options", {}).get("model")
+    families = _families(model_options, models)
 
     report = _load(instance)
     if not report.ok:
@@ -187,7 +234,7 @@ def verify_cmd(
     except (OSError, ValueError, KeyError) as exc:
         err.print(f"[red]error:[/red] cannot read the plan in {plan_dir}: {exc}")
         raise typer.Exit(EXIT_INVALID)
-    check = verify_plan(report.instance, tables, kpis)
+    check = verify_plan(report.instance, tables, kpis, families)
     for v in check.violations:
         err.print(f"[red]violation[/red] {v}", highlight=False)
     if not check.ok:
@@ -211,6 +258,48 @@ def generate_cmd(
     tables = generate(products=products, segments=segments, suppliers=suppliers, periods=periods, seed=seed)
     write_instance(tables, out)
     console.print(f"instance written to {out} ({products} products, {segments} segments, {suppliers} suppliers, {periods} periods, seed {seed})")
+
+
+models_app = typer.Typer(no_args_is_help=True, help="The model's constraint families: list them, read one.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(models: ModelsDir = None) -> None:
+    """Every constraint family with its summary, whether it is on by default, and its parameters."""
+    for fam in _registry(models).values():
+        state = "always on" if fam.default_on and not fam.can_disable else "on" if fam.default_on else "off"
+        src = "" if fam.builtin else f"  [{fam.source}]"
+        typer.echo(f"{fam.name} ({state}){src}\n    {fam.summary}")
+        for n, d, unit, desc in fam.param_table():
+            typer.echo(f"    - {n} = {d}{' [' + unit + ']' if unit else ''}: {desc}")
+
+
+@models_app.command("show")
+def models_show(name: Annotated[str, typer.Argument(help="Family name.")], models: ModelsDir = None) -> None:
+    """A family's algebra, data and parameters."""
+    reg = _registry(models)
+    if name not in reg:
+        _print_problems([Problem("error", "models", None, None, f"unknown constraint family {name!r} (known: {', '.join(reg)})")])
+        raise typer.Exit(EXIT_INVALID)
+    fam = reg[name]
+    typer.echo(f"{fam.name} — {fam.summary}\nsource: {fam.source}\n")
+    typer.echo(fam.doc)
+    rows = fam.param_table()
+    if rows:
+        typer.echo("\nParameters:")
+        for n, d, unit, desc in rows:
+            typer.echo(f"  {n} (default {d}{', ' + unit if unit else ''}): {desc}")
+
+
+def _registry(models):
+    from models import OptionsError, registry
+
+    try:
+        return registry(models)
+    except OptionsError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INVALID)
 
 
 @app.command("schema")

@@ -27,17 +27,6 @@ from planner.instance import Instance
 
 PLAN_TABLES = ["orders", "inventory", "service", "segments", "suppliers", "kpis"]
 
-#: Profit terms in the order the objective lists them, with their sign.
-PROFIT_TERMS = {
-    "revenue": +1,
-    "purchase_cost": -1,
-    "order_cost": -1,
-    "supplier_fixed_cost": -1,
-    "holding_cost": -1,
-    "cost_to_serve": -1,
-    "lost_sale_penalty": -1,
-    "tier_net_value": +1,
-}
 
 
 @dataclass
@@ -46,6 +35,7 @@ class Plan:
     kpis: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def kpi_table(self) -> pd.DataFrame:
         return pd.DataFrame({"kpi": list(self.kpis), "value": [_plain(v) for v in self.kpis.values()]})
@@ -54,7 +44,12 @@ class Plan:
         return {**self.tables, "kpis": self.kpi_table()}
 
     def to_json_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status, "kpis": {k: _plain(v) for k, v in self.kpis.items()}, "messages": self.messages}
+        out: dict[str, Any] = {
+            "status": self.status,
+            "kpis": {k: _plain(v) for k, v in self.kpis.items()},
+            "messages": self.messages,
+            "options": self.options,
+        }
         for name, df in self.tables.items():
             out[name] = json.loads(df.to_json(orient="records", double_precision=10))
         return out
@@ -97,7 +92,7 @@ def extract(m: pyo.ConcreteModel, inst: Instance) -> dict[str, pd.DataFrame]:
     ]
     orders_df = pd.DataFrame(orders, columns=["supplier", "product", "period", "quantity", "arrival_period"])
 
-    ss_target = {key: pyo.value(m.safety_stock_target[key]) for key in m.safety_stock_target}
+    ss_target = {key: pyo.value(m.safety_stock_target[key]) for key in m.safety_stock_target} if hasattr(m, "safety_stock_target") else {}
     inventory_df = pd.DataFrame(
         [
             (p, periods[t], max(0.0, round(_val(m.inventory[p, t]), 6)), round(ss_target.get((p, t), 0.0), 6), inst.is_frozen(p, t))
@@ -160,8 +155,8 @@ def extract(m: pyo.ConcreteModel, inst: Instance) -> dict[str, pd.DataFrame]:
 def plan_kpis(m: pyo.ConcreteModel, inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     """Profit and its terms (from the model's expressions) and the service figures of the plan."""
     kpis: dict[str, float] = {}
-    terms = {name: float(pyo.value(m.profit_terms[name][1])) for name in PROFIT_TERMS if name in m.profit_terms}
-    kpis["profit"] = sum(PROFIT_TERMS[n] * v for n, v in terms.items())
+    terms = {name: float(pyo.value(expr)) for name, (_, expr) in m.profit_terms.items()}
+    kpis["profit"] = sum(m.profit_terms[n][0] * v for n, v in terms.items())
     kpis.update(terms)
     service = tables["service"]
     dem = float(service["demand"].sum())

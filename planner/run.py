@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
 
 from planner.instance import Instance
 from planner.plan import Plan, extract, plan_kpis
@@ -26,18 +28,31 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
-    """Plan one validated instance. Outcomes are statuses, not exceptions."""
-    from models import build_model, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
+def solve_instance(
+    inst: Instance,
+    options: SolveOptions | None = None,
+    model_options: dict[str, Any] | None = None,
+    models_dirs: list[str | Path] | None = None,
+) -> Plan:
+    """Plan one validated instance. Outcomes are statuses, not exceptions.
+
+    ``model_options`` selects constraint families and their parameters
+    (``{"constraints": {...}}``, see ``models/registry.py``); ``models_dirs`` adds
+    folders of user families. Wrong options raise :class:`models.OptionsError`
+    before anything is built or solved.
+    """
+    from models import build_model, select, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
 
     options = options or SolveOptions()
+    families = select(model_options, models_dirs)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    m = build_model(inst)
+    m = build_model(inst, families)
     timings["build_seconds"] = time.perf_counter() - t0
     result = solve_model(m, options)
     timings["handoff_seconds"] = result.timings.get("handoff", 0.0)
     timings["solve_seconds"] = result.timings.get("solve", 0.0) + result.timings.get("polish", 0.0)
+    echo = {"time_limit": options.time_limit, "mip_gap": options.mip_gap, "model": model_options or {}, "families": [f.name for f, _ in families]}
     base = {
         "mip_gap": result.gap,
         "best_bound": result.bound,
@@ -46,17 +61,22 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
         **{f"version_{k}": v for k, v in _versions().items()},
     }
     if not result.status.has_plan:
-        return Plan(status=result.status.value, kpis={"status": result.status.value, "profit": None, **base, **timings}, messages=[result.message])
+        return Plan(
+            status=result.status.value,
+            kpis={"status": result.status.value, "profit": None, **base, **timings},
+            messages=[result.message],
+            options=echo,
+        )
 
     t1 = time.perf_counter()
-    tidy_solution(m)
+    tidy_solution(m, families)
     tables = extract(m, inst)
     kpis = plan_kpis(m, inst, tables)
     if result.bound is not None and kpis["profit"] is not None:  # the gap of the plan as reported
         base["mip_gap"] = max(0.0, result.bound - kpis["profit"]) / max(abs(kpis["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    check = verify_plan(inst, tables, kpis)
+    check = verify_plan(inst, tables, kpis, families)
     timings["verify_seconds"] = time.perf_counter() - t2
     status = result.status
     messages = [result.message] if result.message else []
@@ -66,4 +86,4 @@ def solve_instance(inst: Instance, options: SolveOptions | None = None) -> Plan:
         status = Status.ERROR
         messages.append(f"the verifier rejected the plan: {len(check.violations)} violation(s)")
         messages.extend(str(v) for v in check.violations[:50])
-    return Plan(status=status.value, kpis={"status": status.value, **kpis, **base, **timings}, tables=tables, messages=messages)
+    return Plan(status=status.value, kpis={"status": status.value, **kpis, **base, **timings}, tables=tables, messages=messages, options=echo)

@@ -80,9 +80,19 @@ def _chosen_tiers(inst: Instance, segments: pd.DataFrame, out: _Collector) -> di
     return chosen
 
 
-def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str, Any]) -> Verification:
-    """Every constraint of the model and the objective, recomputed and compared with the kpis."""
+def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str, Any], families: list | None = None) -> Verification:
+    """Every constraint of the model and the objective, recomputed and compared with the kpis.
+
+    ``families`` are the (family, params) pairs the plan was built with (``models.select``);
+    by default the core model. A core family switched off is not checked; an optional
+    or user family is checked by its own ``verify`` and contributes its profit terms.
+    """
     out = _Collector()
+    built = None if families is None else {fam.name for fam, _ in families}
+
+    def on(name: str) -> bool:
+        return built is None or name in built
+
     periods = inst.periods
     pidx = inst.period_index
     T = len(periods)
@@ -165,11 +175,11 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
     fr = {s: float(r["fill_rate"]) for s, r in chosen.items()}
     kf = {s: float(r["safety_factor"]) for s, r in chosen.items()}
     sv["frozen"] = [inst.is_frozen(p, t) for p, t in zip(sv["product"], sv["t"])]
-    for r in sv[~sv["frozen"]].itertuples(index=False):
+    for r in sv[~sv["frozen"]].itertuples(index=False) if on("fill_rate") else []:
         need = fr.get(r.segment, 0.0) * r.quantity
         if r.served < need - _tol(need):
             out.add("fill_rate_floor", f"{r.segment}/{r.product}/{r.period}", need - r.served, f"served {r.served:g} < {fr[r.segment]:g} x demand {r.quantity:g}")
-    sv["ss"] = sv["std"] * sv["segment"].map(kf).fillna(0.0)
+    sv["ss"] = sv["std"] * sv["segment"].map(kf).fillna(0.0) * (1.0 if on("safety_stock") else 0.0)
     ss = sv.groupby(["product", "t"])["ss"].sum().to_dict()
     inv_ss = {(p, pidx.get(str(per), -1)): v for p, per, v in zip(inventory["product"], inventory["period"], inventory["safety_stock"])}
     for (p, t), target in ss.items():
@@ -184,7 +194,7 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
     o["spend"] = o["unit_cost"] * o["quantity"] + o["order_cost"]
     used_plan = dict(zip(suppliers["supplier"], suppliers["used"].astype(str).str.lower().isin(["true", "1"])))
     cap = inst.supplier_capacity_by_period
-    for (k, t), use in o.groupby(["supplier", "t"])["cap_use"].sum().items():
+    for (k, t), use in o.groupby(["supplier", "t"])["cap_use"].sum().items() if on("supplier_capacity") else []:
         if use > cap[(k, t)] + _tol(cap[(k, t)]):
             out.add("supplier_capacity", f"{k}/{periods[t]}", use - cap[(k, t)], f"capacity use {use:g} > capacity {cap[(k, t)]:g}")
     for k in set(o["supplier"]):
@@ -192,13 +202,13 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
             out.add("order_needs_supplier", k, 1, f"orders placed with {k}, which the plan marks unused")
 
     # ---- warehouse and budget -------------------------------------------------------
-    if inst.warehouse_capacity is not None:
+    if inst.warehouse_capacity is not None and on("warehouse_capacity"):
         vol = dict(zip(inst.products["product"], inst.products["unit_volume"]))
         inv = inventory.assign(volume=inventory["on_hand"] * inventory["product"].map(vol))
         for per, v in inv.groupby("period")["volume"].sum().items():
             if v > inst.warehouse_capacity + _tol(inst.warehouse_capacity):
                 out.add("warehouse_capacity", str(per), v - inst.warehouse_capacity, f"volume {v:g} > {inst.warehouse_capacity:g}")
-    if inst.budget is not None:
+    if inst.budget is not None and on("budget"):
         for t, v in o.groupby("t")["spend"].sum().items():
             if v > inst.budget + _tol(inst.budget):
                 out.add("budget", periods[t], v - inst.budget, f"spend {v:g} > budget {inst.budget:g}")
@@ -218,6 +228,15 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
         "tier_net_value": float(sum(r["tier_value"] - r["tier_cost"] for r in chosen.values())),
     }
     sign = {"revenue": 1, "tier_net_value": 1}
+    for fam, params in families or []:
+        if fam.verify is None:
+            continue
+        check = fam.verify(inst, tables, params)
+        for where, amount, message in check.violations:
+            out.add(fam.name, where, amount, message)
+        for name, (sg, value) in check.profit_terms.items():
+            terms_re[name] = float(value)
+            sign[name] = sg
     profit = sum(sign.get(n, -1) * v for n, v in terms_re.items())
     scale = sum(abs(v) for v in terms_re.values())
     for name, v in terms_re.items():

@@ -1,0 +1,136 @@
+r"""Frozen periods and plan stability: keep last week's orders near, penalise changes further out.
+
+Weekly replanning without nervousness: suppliers have already started on the
+orders of the next few weeks, and a plan that reshuffles every order every
+week costs money and trust. Last week's plan is given as ``previous_orders``.
+
+Constraints, for every order slot (k,p,t) in the first N periods (t < N)
+    frozen_order[k,p,t]:    x[k,p,t] = prev[k,p,t]          (0 where nothing was ordered)
+
+and for the slots from N on, with change_penalty > 0,
+    plan_change[k,p,t]:     x[k,p,t] - prev[k,p,t] = up[k,p,t] - down[k,p,t],   up, down >= 0
+
+Profit term
+    plan_change_penalty = change_penalty * ( sum_{t >= N} (up + down) + sum of previous orders
+                          from N on that this run has no slot for (they are dropped) )
+
+prev[k,p,t] are the previous plan's orders for periods of this horizon (orders
+for periods no longer in the horizon are history and ignored). A previous
+order in a frozen period that this run's data cannot hold (no such supplier
+or product, arrival after the horizon, above the supplier's capacity or below
+the MOQ) is an error before the solve, naming the order.
+
+=================  ==========================  =============================================
+symbol             Pyomo                        input
+=================  ==========================  =============================================
+prev               constant                     options: ...previous_orders (rows or a CSV path)
+N                  parameter                    options: ...periods
+change_penalty     parameter                    options: ...change_penalty (money / unit)
+up, down           ``m.plan_change_up/down``
+=================  ==========================  =============================================
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import pyomo.environ as pyo
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from models.registry import FamilyCheck
+
+NAME = "frozen_periods"
+SUMMARY = "The first N periods keep the previous plan's orders; later changes cost a penalty per unit."
+
+
+class PreviousOrder(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    supplier: str
+    product: str
+    period: str
+    quantity: float = Field(ge=0)
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    periods: int = Field(1, ge=0, description="Number of leading periods whose orders are frozen.", json_schema_extra={"unit": "period"})
+    previous_orders: list[PreviousOrder] = Field(
+        description="Last plan's orders: rows (supplier, product, period, quantity), or the path of its orders.csv or plan folder."
+    )
+    change_penalty: float = Field(0.0, ge=0, description="Cost per unit changed against the previous plan after the frozen periods.", json_schema_extra={"unit": "money / unit"})
+
+    @field_validator("previous_orders", mode="before")
+    @classmethod
+    def _read_path(cls, v):
+        if isinstance(v, (str, Path)):
+            path = Path(v)
+            if path.is_dir():
+                path = path / "orders.csv"
+            if not path.exists():
+                raise ValueError(f"{path} does not exist")
+            df = pd.read_csv(path, dtype={"supplier": str, "product": str, "period": str})
+            return df.to_dict(orient="records")
+        return v
+
+
+def _previous(inst, params) -> dict[tuple[str, str, int], float]:
+    prev: dict[tuple[str, str, int], float] = {}
+    for o in params.previous_orders:
+        if o.period in inst.period_index and o.quantity > 0:
+            key = (o.supplier, o.product, inst.period_index[o.period])
+            prev[key] = prev.get(key, 0.0) + o.quantity
+    return prev
+
+
+def build(m, inst, params):
+    prev = _previous(inst, params)
+    N = params.periods
+    slots = set(m.ORDER_SLOTS)
+    moq = inst.terms["moq"].to_dict()
+    problems = []
+    for (k, p, t), q in prev.items():
+        if t >= N:
+            continue
+        where = f"previous order {k}/{p}/{inst.periods[t]} of {q:g}"
+        if (k, p, t) not in slots:
+            problems.append(f"{where}: no such order is possible in this run (supplier, product, lead time or capacity)")
+        elif q > m.order_max_qty[k, p, t] + 1e-9:
+            problems.append(f"{where}: above the most this run allows ({m.order_max_qty[k, p, t]:g})")
+        elif q < moq[k, p] - 1e-9:
+            problems.append(f"{where}: below the moq {moq[k, p]:g}")
+    if problems:
+        raise ValueError("; ".join(problems[:10]))
+    frozen = [s for s in m.ORDER_SLOTS if s[2] < N]
+    m.frozen_order = pyo.Constraint(frozen, rule=lambda m, k, p, t: m.order_qty[k, p, t] == prev.get((k, p, t), 0.0))
+    if params.change_penalty > 0:
+        later = [s for s in m.ORDER_SLOTS if s[2] >= N]
+        m.plan_change_up = pyo.Var(later, domain=pyo.NonNegativeReals)
+        m.plan_change_down = pyo.Var(later, domain=pyo.NonNegativeReals)
+        m.plan_change = pyo.Constraint(
+            later,
+            rule=lambda m, k, p, t: m.order_qty[k, p, t] - prev.get((k, p, t), 0.0) == m.plan_change_up[k, p, t] - m.plan_change_down[k, p, t],
+        )
+        dropped = sum(q for s, q in prev.items() if s[2] >= N and s not in slots)
+        m.plan_change_penalty = pyo.Expression(
+            expr=params.change_penalty * (sum(m.plan_change_up[s] + m.plan_change_down[s] for s in later) + dropped)
+        )
+        m.profit_terms["plan_change_penalty"] = (-1, m.plan_change_penalty)
+
+
+def verify(inst, tables, params):
+    check = FamilyCheck()
+    prev = _previous(inst, params)
+    got: dict[tuple[str, str, int], float] = {}
+    for k, p, per, q in tables["orders"][["supplier", "product", "period", "quantity"]].itertuples(index=False):
+        got[(k, p, inst.period_index[str(per)])] = float(q)
+    changed = 0.0
+    for key in set(prev) | set(got):
+        diff = abs(got.get(key, 0.0) - prev.get(key, 0.0))
+        if key[2] < params.periods:
+            if diff > 1e-5 * max(1.0, prev.get(key, 0.0)):
+                k, p, t = key
+                check.violations.append((f"{k}/{p}/{inst.periods[t]}", diff, f"frozen order changed from {prev.get(key, 0.0):g} to {got.get(key, 0.0):g}"))
+        else:
+            changed += diff
+    if params.change_penalty > 0:
+        check.profit_terms["plan_change_penalty"] = (-1, params.change_penalty * changed)
+    return check

@@ -1,0 +1,221 @@
+"""The registry of constraint families: built-in, optional and the analyst's own.
+
+A family is a Python module (a file) that defines:
+
+==================  ===========================================================
+``NAME``            the family's name, used in run options (``str``)
+``SUMMARY``         one line saying what it does (``str``)
+``build(m, inst, params)``
+                    adds its variables, constraints and profit terms to the
+                    Pyomo model ``m`` for the validated instance ``inst``
+``Params``          optional: a pydantic model of its parameters (defaults,
+                    units and descriptions in ``Field``); none = no parameters
+``verify(inst, tables, params)``
+                    optional: checks a plan from its tables with pandas alone and
+                    returns a :class:`FamilyCheck`; the independent verifier runs it
+``tidy(m)``         optional: cleans a time-limited incumbent (see ``orders.py``)
+``DEFAULT_ON``      optional, default False: built unless switched off
+``CAN_DISABLE``     optional, default True: may be switched off in run options
+==================  ===========================================================
+
+Its module docstring is its documentation: the algebra in plain notation, the
+data it reads and what each parameter means (``planner models show NAME``).
+
+Run options select families and set parameters::
+
+    {"constraints": {"max_supplier_share": {"share": 0.6}, "single_sourcing": {}, "budget": false}}
+
+``{}`` or a parameter object switches a family on, ``false`` switches a
+default-on family off. User families are loaded from the folders in
+``PLANNER_MODELS_PATH`` (separated by ``os.pathsep``) or given with ``--models``.
+Every mistake — an unknown name, a bad parameter, a file that fails to import
+or a family that fails to build or builds something that is not a linear
+constraint — is reported as an :class:`OptionsError` naming the file and the
+family, before anything is solved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from planner.problems import Problem
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class FamilyCheck:
+    """What a family's ``verify`` found: violations as (where, amount, message), and the
+    profit terms it recomputed as name -> (sign, value)."""
+
+    violations: list[tuple[str, float, str]] = field(default_factory=list)
+    profit_terms: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+@dataclass
+class Family:
+    name: str
+    summary: str
+    doc: str
+    build: Callable
+    params: type[BaseModel]
+    default_on: bool
+    can_disable: bool
+    source: str
+    verify: Callable | None = None
+    tidy: Callable | None = None
+
+    @property
+    def builtin(self) -> bool:
+        return self.source.startswith("models.")
+
+    def param_table(self) -> list[tuple[str, str, str, str]]:
+        """(name, default, unit, description) of each parameter."""
+        rows = []
+        for name, f in self.params.model_fields.items():
+            unit = (f.json_schema_extra or {}).get("unit", "") if isinstance(f.json_schema_extra, dict) else ""
+            default = "required" if f.is_required() else repr(f.default)
+            rows.append((name, default, unit, f.description or ""))
+        return rows
+
+
+class OptionsError(Exception):
+    """Run options or a family file are wrong; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def _problem(where: str, message: str, column: str | None = None) -> Problem:
+    return Problem("error", where, None, column, message)
+
+
+def family_from_module(module: ModuleType, source: str) -> Family:
+    missing = [a for a in ("NAME", "SUMMARY", "build") if not hasattr(module, a)]
+    if missing:
+        raise OptionsError([_problem(f"model file {source}", f"does not define {', '.join(missing)} (see `planner models show` and docs/model-guide.md)")])
+    params = getattr(module, "Params", NoParams)
+    if not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise OptionsError([_problem(f"model file {source}", f"family {module.NAME!r}: Params must be a pydantic BaseModel")])
+    if len(inspect.signature(module.build).parameters) != 3:
+        raise OptionsError([_problem(f"model file {source}", f"family {module.NAME!r}: build must take (m, inst, params)")])
+    return Family(
+        name=str(module.NAME),
+        summary=str(module.SUMMARY),
+        doc=inspect.cleandoc(module.__doc__ or ""),
+        build=module.build,
+        params=params,
+        default_on=bool(getattr(module, "DEFAULT_ON", False)),
+        can_disable=bool(getattr(module, "CAN_DISABLE", True)),
+        source=source,
+        verify=getattr(module, "verify", None),
+        tidy=getattr(module, "tidy", None),
+    )
+
+
+def load_family_file(path: Path) -> Family:
+    """Import one user model file as a family (a clear error if it cannot be)."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    mod_name = f"planner_user_models.{path.stem}_{digest}"
+    try:
+        spec = importlib.util.spec_from_file_location(mod_name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError("not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[mod_name] = module
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a user's file can raise anything on import
+        sys.modules.pop(mod_name, None)
+        raise OptionsError([_problem(f"model file {path}", f"failed to load: {type(exc).__name__}: {exc}")]) from exc
+    return family_from_module(module, str(path))
+
+
+def user_model_dirs(extra: list[str | Path] | None = None) -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get("PLANNER_MODELS_PATH", "").split(os.pathsep) if p.strip()]
+    dirs += [Path(p) for p in (extra or [])]
+    return dirs
+
+
+def load_registry(builtin: list[ModuleType], extra_dirs: list[str | Path] | None = None) -> dict[str, Family]:
+    """Built-in families, then every ``*.py`` in the user model folders."""
+    registry: dict[str, Family] = {}
+    for module in builtin:
+        fam = family_from_module(module, module.__name__)
+        registry[fam.name] = fam
+    problems: list[Problem] = []
+    for d in user_model_dirs(extra_dirs):
+        if not d.is_dir():
+            problems.append(_problem(f"model folder {d}", "is not a folder"))
+            continue
+        for path in sorted(d.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            try:
+                fam = load_family_file(path)
+            except OptionsError as exc:
+                problems.extend(exc.problems)
+                continue
+            if fam.name in registry:
+                problems.append(_problem(f"model file {path}", f"family name {fam.name!r} is already defined by {registry[fam.name].source}"))
+                continue
+            registry[fam.name] = fam
+    if problems:
+        raise OptionsError(problems)
+    return registry
+
+
+def resolve(registry: dict[str, Family], options: dict[str, Any] | None) -> list[tuple[Family, BaseModel]]:
+    """The families to build, in registry order, each with its validated parameters."""
+    options = options or {}
+    problems: list[Problem] = []
+    if not isinstance(options, dict):
+        raise OptionsError([_problem("options", "must be an object such as {\"constraints\": {...}}")])
+    unknown_keys = set(options) - {"constraints"}
+    for k in sorted(unknown_keys):
+        problems.append(_problem("options", "unknown option (expected: constraints)", k))
+    chosen = options.get("constraints") or {}
+    if not isinstance(chosen, dict):
+        problems.append(_problem("options", "must be an object: family name -> parameters, or false to switch off", "constraints"))
+        chosen = {}
+    for name in chosen:
+        if name not in registry:
+            problems.append(_problem("options", f"unknown constraint family {name!r} (known: {', '.join(sorted(registry))})", f"constraints.{name}"))
+    out: list[tuple[Family, BaseModel]] = []
+    for name, fam in registry.items():
+        setting = chosen.get(name, None)
+        if setting is False:
+            if not fam.can_disable:
+                problems.append(_problem("options", f"family {name!r} is part of the core model and cannot be switched off", f"constraints.{name}"))
+            continue
+        if setting is None and not fam.default_on:
+            continue
+        if setting is True or setting is None:
+            setting = {}
+        if not isinstance(setting, dict):
+            problems.append(_problem("options", "must be an object of parameters, {} or false", f"constraints.{name}"))
+            continue
+        try:
+            params = fam.params.model_validate(setting)
+        except ValidationError as exc:
+            for e in exc.errors():
+                loc = ".".join(str(x) for x in e["loc"])
+                msg = "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]
+                problems.append(_problem("options", f"family {name!r} ({fam.source}): {msg}", f"constraints.{name}.{loc}" if loc else f"constraints.{name}"))
+            continue
+        out.append((fam, params))
+    if problems:
+        raise OptionsError(problems)
+    return out
