@@ -69,20 +69,21 @@ def _load(instance: Path) -> ValidationReport:
     return validate(raw)
 
 
-@app.command("validate")
-def validate_cmd(instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")]) -> None:
-    """Check an instance and report every data problem at once (table, row, column, reason)."""
+def _load_valid(instance: Path) -> ValidationReport:
+    """Read and validate; print every problem; exit 2 unless the instance can be planned."""
     report = _load(instance)
     _print_problems(report.problems)
     if not report.ok:
         err.print(f"[red]{len(report.errors)} error(s)[/red], {len(report.warnings)} warning(s): the instance cannot be planned.")
         raise typer.Exit(EXIT_INVALID)
-    inst = report.instance
-    console.print(
-        f"[green]valid[/green]: {len(inst.product_ids)} products, {len(inst.segment_ids)} segments, "
-        f"{len(inst.supplier_ids)} suppliers, {inst.horizon} periods ({inst.periods[0]}..{inst.periods[-1]}), "
-        f"{len(report.warnings)} warning(s)"
-    )
+    return report
+
+
+@app.command("validate")
+def validate_cmd(instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")]) -> None:
+    """Check an instance and report every data problem at once (table, row, column, reason)."""
+    report = _load_valid(instance)
+    console.print(f"[green]valid[/green]: {report.instance.describe()}, {len(report.warnings)} warning(s)")
 
 
 class _ProgressPrinter:
@@ -158,17 +159,8 @@ def solve_cmd(
     t0 = time.perf_counter()
     model_options = _model_options(options)
     _families(model_options, models)  # wrong options fail here, before the data is even read
-    report = _load(instance)
-    _print_problems(report.problems)
-    if not report.ok:
-        err.print(f"[red]{len(report.errors)} error(s)[/red]: the instance cannot be planned (see `planner validate`).")
-        raise typer.Exit(EXIT_INVALID)
-    inst = report.instance
-    err.print(
-        f"{len(inst.product_ids)} products, {len(inst.segment_ids)} segments, {len(inst.supplier_ids)} suppliers, "
-        f"{inst.horizon} periods; loaded and validated in {time.perf_counter() - t0:.2f}s",
-        highlight=False,
-    )
+    inst = _load_valid(instance).instance
+    err.print(f"{inst.describe()}; loaded and validated in {time.perf_counter() - t0:.2f}s", highlight=False)
     from models import OptionsError
 
     try:
@@ -225,10 +217,7 @@ def verify_cmd(
         model_options = json.loads((plan_dir / "plan.json").read_text()).get("options", {}).get("model")
     families = _families(model_options, models)
 
-    report = _load(instance)
-    if not report.ok:
-        _print_problems(report.errors)
-        raise typer.Exit(EXIT_INVALID)
+    report = _load_valid(instance)
     try:
         tables, kpis = read_plan_dir(plan_dir)
     except (OSError, ValueError, KeyError) as exc:

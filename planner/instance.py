@@ -86,6 +86,12 @@ class Instance:
     def supplier_ids(self) -> list[str]:
         return list(self.suppliers["supplier"])
 
+    def describe(self) -> str:
+        return (
+            f"{len(self.product_ids)} products, {len(self.segment_ids)} segments, {len(self.supplier_ids)} suppliers, "
+            f"{self.horizon} periods ({self.periods[0]}..{self.periods[-1]})"
+        )
+
     # ---- settings ---------------------------------------------------------------
     def _setting(self, name: str) -> float | None:
         if self.settings.empty:

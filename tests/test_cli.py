@@ -70,7 +70,7 @@ def test_invalid_data_exits_2_with_located_messages(tmp_path):
 def test_validate_reports_a_valid_instance():
     r = run("validate", ROOT / "instances" / "demo")
     assert r.exit_code == 0
-    assert "valid: 40 products, 4 segments, 6 suppliers, 13 periods" in r.output
+    assert "valid: 40 products, 4 segments, 6 suppliers, 13 periods (2026-W48..2027-W07)" in r.output
 
 
 def test_unreadable_input_exits_2(tmp_path):
