@@ -46,6 +46,9 @@ class Instance:
     open_orders: pd.DataFrame
     periods_table: pd.DataFrame
     periods: list[str] = field(default_factory=list)
+    #: For the infeasibility diagnosis: order bounds from capacity, budget and warehouse
+    #: are left out of the big-M so that those rows alone limit orders and can be relaxed.
+    elastic: bool = False
 
     # ---- tables -----------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -221,6 +224,9 @@ class Instance:
             for t in range(0, T - L):
                 a = t + L
                 m = max(r.moq, remaining[r.product][a] + ss_max.get(r.product, 0.0))
+                if self.elastic:
+                    rows.append((r.supplier, r.product, t, a, m))
+                    continue
                 c = cap[(r.supplier, t)] - r.order_capacity_use
                 if r.capacity_use > 0:
                     m = min(m, c / r.capacity_use)

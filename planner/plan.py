@@ -36,6 +36,8 @@ class Plan:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    #: For an infeasible run: which requirements had to give (``planner.diagnose``).
+    explanation: dict[str, Any] | None = None
 
     def kpi_table(self) -> pd.DataFrame:
         return pd.DataFrame({"kpi": list(self.kpis), "value": [_plain(v) for v in self.kpis.values()]})
@@ -50,6 +52,8 @@ class Plan:
             "messages": self.messages,
             "options": self.options,
         }
+        if self.explanation is not None:
+            out["explanation"] = self.explanation
         for name, df in self.tables.items():
             out[name] = json.loads(df.to_json(orient="records", double_precision=10))
         return out

@@ -33,13 +33,15 @@ def solve_instance(
     options: SolveOptions | None = None,
     model_options: dict[str, Any] | None = None,
     models_dirs: list[str | Path] | None = None,
+    explain: bool = True,
 ) -> Plan:
     """Plan one validated instance. Outcomes are statuses, not exceptions.
 
     ``model_options`` selects constraint families and their parameters
     (``{"constraints": {...}}``, see ``models/registry.py``); ``models_dirs`` adds
     folders of user families. Wrong options raise :class:`models.OptionsError`
-    before anything is built or solved.
+    before anything is built or solved. An infeasible run is explained (``explain``):
+    the plan's ``explanation`` names the requirements that had to give.
     """
     from models import build_model, select, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
 
@@ -61,12 +63,18 @@ def solve_instance(
         **{f"version_{k}": v for k, v in _versions().items()},
     }
     if not result.status.has_plan:
-        return Plan(
+        plan = Plan(
             status=result.status.value,
             kpis={"status": result.status.value, "profit": None, **base, **timings},
             messages=[result.message],
             options=echo,
         )
+        if result.status == Status.INFEASIBLE and explain:
+            from planner.diagnose import explain_infeasibility
+
+            plan.explanation = explain_infeasibility(inst, model_options, models_dirs, time_limit=options.time_limit or 60.0)
+            plan.messages.append("what would have to give: " + plan.explanation["message"])
+        return plan
 
     t1 = time.perf_counter()
     tidy_solution(m, families)
