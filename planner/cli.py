@@ -291,6 +291,17 @@ def _registry(models):
         raise typer.Exit(EXIT_INVALID)
 
 
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the planning service (uvicorn, with its Dask workers; SQLite database created on first start)."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, log_level="info")
+
+
 @app.command("schema")
 def schema_cmd() -> None:
     """Print the data contract: every table and column with its unit."""

@@ -1,0 +1,1 @@
+"""The planning service: FastAPI app, run storage (SQLAlchemy) and execution (Dask)."""

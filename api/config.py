@@ -1,0 +1,32 @@
+"""Service settings, from the environment (``PLANNER_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PLANNER_", extra="ignore")
+
+    database_url: str = Field("sqlite:///planner.db", description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... for PostgreSQL.")
+    dask_scheduler: str | None = Field(None, description="tcp://host:8786 of an existing Dask cluster; unset = in-process LocalCluster.")
+    solve_slots: int = Field(1, ge=1, description="Solves one machine (Dask worker) runs at once.")
+    max_body_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest request body accepted (413 above).")
+    max_attempts: int = Field(3, ge=1, description="Times a run interrupted by a crash is retried before it fails.")
+    heartbeat_seconds: float = Field(2.0, gt=0, description="How often a running solve reports that it is alive.")
+    stale_seconds: float = Field(15.0, gt=0, description="A running run silent this long is taken as lost and resubmitted.")
+    default_time_limit: float = Field(300.0, gt=0, description="Time limit of a run that gives none (seconds).")
+    max_time_limit: float = Field(3600.0, gt=0, description="Largest time limit a run may ask for (seconds).")
+    sync_time_limit: float = Field(30.0, gt=0, description="Hard time limit of POST /v1/solve (seconds).")
+    kill_grace_seconds: float = Field(20.0, gt=0, description="Time a solve gets past its limit or a cancel before its process is killed.")
+    api_keys: str | None = Field(None, description="tenant:key[:scope+scope],... (scopes: read, write); unset = no authentication.")
+    api_keys_file: str | None = Field(None, description='JSON file [{"tenant", "key_sha256", "scopes"}] of hashed keys.')
+    models_path: str | None = Field(None, description="Folders of user constraint families (os.pathsep-separated).")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

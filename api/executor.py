@@ -1,0 +1,131 @@
+"""Runs go to Dask: an in-process LocalCluster by default, an existing cluster by address.
+
+Each worker offers ``solve`` resources equal to its solve slots, and every run
+asks for one, so no machine runs more solves at once than it is configured
+for. The executor also recovers runs: at start, queued runs are resubmitted
+(their futures died with the previous process) and a reaper thread finds
+running runs whose heartbeat went silent (a crashed service or worker) and
+resubmits them, or fails them with the reason after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from api import db
+from api.config import Settings
+from api.worker import execute_run
+
+log = logging.getLogger("planner.api")
+
+
+class Executor:
+    def __init__(self, settings: Settings):
+        from distributed import Client, LocalCluster
+
+        self.settings = settings
+        self.url = settings.database_url
+        self.cluster = None
+        if settings.dask_scheduler:
+            self.client = Client(settings.dask_scheduler, timeout="20s")
+        else:
+            self.cluster = LocalCluster(
+                n_workers=1,
+                threads_per_worker=settings.solve_slots,
+                processes=False,
+                resources={"solve": settings.solve_slots},
+                dashboard_address=None,
+            )
+            self.client = Client(self.cluster)
+        self.futures: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self.conf = {
+            "kill_grace_seconds": settings.kill_grace_seconds,
+            "heartbeat_seconds": settings.heartbeat_seconds,
+            "models_dirs": [p for p in (settings.models_path or "").split(":") if p] or None,
+        }
+        self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)
+
+    # ---- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        self.recover()
+        self._reaper.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        except Exception:  # pragma: no cover - shutting down anyway
+            log.exception("closing the Dask client")
+
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    # ---- submission ----------------------------------------------------------------
+    def submit(self, run_id: str):
+        fut = self.client.submit(
+            execute_run, run_id, self.url, self.conf,
+            key=f"run-{run_id}-{uuid.uuid4().hex[:8]}", resources={"solve": 1}, pure=False, retries=0,
+        )
+        with self._lock:
+            self.futures[run_id] = fut
+        fut.add_done_callback(lambda f, rid=run_id: self._done(rid, f))
+        return fut
+
+    def _done(self, run_id: str, fut) -> None:
+        with self._lock:
+            if self.futures.get(run_id) is fut:
+                del self.futures[run_id]
+        if fut.status == "error":  # the task itself failed: record it rather than leave the run hanging
+            try:
+                exc = fut.exception()
+            except Exception as e:  # pragma: no cover
+                exc = e
+            log.error("run %s: task failed: %s", run_id, exc)
+            db.append_log(self.url, run_id, f"execution failed: {type(exc).__name__}: {exc}")
+
+    # ---- recovery ------------------------------------------------------------------
+    def recover(self) -> None:
+        queued, stale = db.runs_to_recover(self.url, self.settings.stale_seconds)
+        for run_id in stale:
+            self._requeue_or_fail(run_id)
+        for run_id in queued:
+            with self._lock:
+                known = run_id in self.futures
+            if not known:
+                self.submit(run_id)
+
+    def _requeue_or_fail(self, run_id: str) -> None:
+        with db.session(self.url) as s:
+            run = s.get(db.Run, run_id)
+            if run is None or run.status != "running":
+                return
+            if run.cancel_requested:
+                run.status, run.reason, run.finished_at = "cancelled", "cancelled", db.utcnow()
+                run.detail = "cancelled; the solve was lost with its worker"
+                resubmit = False
+            elif run.attempts >= self.settings.max_attempts:
+                run.status, run.reason, run.finished_at = "failed", "interrupted", db.utcnow()
+                run.detail = f"the solve was interrupted {run.attempts} times (service or worker stopped); giving up"
+                resubmit = False
+            else:
+                run.status = "queued"
+                resubmit = True
+            run.log = (run.log or "") + f"{db.utcnow().isoformat(timespec='seconds')} the solve went silent (service or worker stopped): {'resubmitted' if resubmit else run.status}\n"
+            s.commit()
+        if resubmit:
+            self.submit(run_id)
+
+    def _reap_forever(self) -> None:
+        every = max(1.0, self.settings.stale_seconds / 3)
+        while not self._stop.wait(every):
+            try:
+                self.recover()
+            except Exception:  # keep reaping whatever one pass hit
+                log.exception("recovering runs")

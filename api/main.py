@@ -1,0 +1,62 @@
+"""The FastAPI app: routers, errors as problem+json, body limit, storage and workers started in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import db
+from api.auth import KeyStore
+from api.config import Settings, get_settings
+from api.executor import Executor
+from api.problems import BodyLimit, install
+from api.routes import runs, system
+from api.schemas import SubmitRun
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        db.engine_for(settings.database_url)  # creates the tables (and the SQLite file) on first start
+        app.state.executor = Executor(settings)
+        app.state.executor.start()
+        logging.getLogger("planner.api").info("planner service ready (database %s)", settings.database_url.split("@")[-1])
+        try:
+            yield
+        finally:
+            app.state.executor.close()
+
+    app = FastAPI(
+        title="planner",
+        version="0.1.0",
+        description="Joint demand-supply planning runs: submit an instance, follow its progress, fetch the plan. "
+        "Errors are RFC 9457 problem details.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.keys = KeyStore(settings)
+    install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.include_router(runs.router)
+    app.include_router(system.router)
+
+    original = app.openapi
+
+    def openapi():
+        schema = original()
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "SubmitRun" not in comps:
+            full = SubmitRun.model_json_schema(ref_template="#/components/schemas/{model}")
+            comps.update(full.pop("$defs", {}))
+            comps["SubmitRun"] = full
+        return schema
+
+    app.openapi = openapi
+    return app
+
+
+app = create_app()

@@ -1,0 +1,109 @@
+"""Errors as RFC 9457 problem details (application/problem+json), never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("planner.api")
+MEDIA = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(self, status: int, title: str, detail: str | None = None, errors: list[dict] | None = None, headers: dict | None = None, **extra: Any):
+        self.status, self.title, self.detail, self.errors, self.headers, self.extra = status, title, detail, errors, headers, extra
+
+
+def problem_response(request: Request, status: int, title: str, detail: str | None = None, errors: list[dict] | None = None, headers: dict | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "instance": str(request.url.path)}
+    if detail:
+        body["detail"] = detail
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA, headers=headers)
+
+
+def _loc_error(e: dict) -> dict:
+    loc = [str(x) for x in e.get("loc", ())]
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    return {"table": None, "row": None, "column": ".".join(loc) or None, "message": e.get("msg", "invalid")}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(request, exc.status, exc.title, exc.detail, exc.errors, exc.headers, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [_loc_error(e) for e in exc.errors()]
+        return problem_response(request, 422, "Invalid request", f"{len(errors)} problem(s) in the request", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return problem_response(request, exc.status_code, str(exc.detail) if exc.detail else "Error", headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):  # the last line: logged, never shown as a traceback
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(request, 500, "Internal error", "the service hit an unexpected error; it has been logged")
+
+
+class BodyLimit:
+    """ASGI middleware: bodies over ``limit`` bytes get 413 without being read whole.
+
+    A declared Content-Length over the limit is refused before any of the body is
+    read; a chunked body is read up to the limit and refused at the first byte past it.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.limit:
+                return await self._reject(scope, send)
+            return await self.app(scope, receive, send)
+        if scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        chunks, seen = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.limit:
+                return await self._reject(scope, send)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope, send):
+        import json
+
+        body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
+                           "detail": f"the limit is {self.limit} bytes", "instance": scope.get("path", "")}).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", MEDIA.encode()), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
