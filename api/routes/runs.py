@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import zipfile
@@ -42,6 +43,11 @@ SUBMIT_BODY = {
 }
 
 
+def _utc(t):
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return t.replace(tzinfo=dt.timezone.utc) if t is not None and t.tzinfo is None else t
+
+
 def run_out(run: db.Run, request: Request) -> RunOut:
     base = str(request.url_for("get_run", run_id=run.id))
     result = run.result or {}
@@ -50,7 +56,7 @@ def run_out(run: db.Run, request: Request) -> RunOut:
         id=run.id, status=run.status, reason=run.reason, detail=run.detail, name=run.name, tags=run.tags or [],
         options=run.options, plan_status=result.get("status"), profit=kpis.get("profit"), mip_gap=kpis.get("mip_gap"),
         progress=run.progress, attempts=run.attempts, cancel_requested=run.cancel_requested,
-        created_at=run.created_at, started_at=run.started_at, finished_at=run.finished_at, solve_seconds=run.solve_seconds,
+        created_at=_utc(run.created_at), started_at=_utc(run.started_at), finished_at=_utc(run.finished_at), solve_seconds=run.solve_seconds,
         explanation=result.get("explanation"),
         links={"self": base, "plan": base + "/plan", "input": base + "/input", "cancel": base + "/cancel"},
     )
