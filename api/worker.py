@@ -85,6 +85,7 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
         [sys.executable, "-m", "api.solve_child"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
     )
+    db.append_log(url, run_id, f"solve process pid {proc.pid}")
     proc.stdin.write(json.dumps(payload, default=str) + "\n")
     proc.stdin.flush()
     lines: queue.Queue = queue.Queue()

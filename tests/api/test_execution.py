@@ -1,0 +1,91 @@
+"""Execution: solve slots, a crashing solve process, and an external Dask cluster."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.config import Settings
+from api.main import create_app
+from tests.api.conftest import demo_body, tiny, wait
+
+
+def test_never_more_solves_at_once_than_slots(client):
+    ids = [client.post("/v1/runs", json=tiny()).json()["id"] for _ in range(4)]
+    most = 0
+    while True:
+        runs = client.get("/v1/runs").json()["items"]
+        most = max(most, sum(r["status"] == "running" for r in runs))
+        if all(r["status"] in ("succeeded", "failed", "cancelled") for r in runs):
+            break
+        time.sleep(0.05)
+    assert most == 1  # the default: one solve slot
+    assert all(wait(client, i)["status"] == "succeeded" for i in ids)
+
+
+def test_a_crashing_solve_fails_its_run_and_not_the_service(client):
+    rid = client.post("/v1/runs", json=demo_body(time_limit=60)).json()["id"]
+    pid = None
+    for _ in range(300):
+        m = re.search(r"solve process pid (\d+)", client.get(f"/v1/runs/{rid}/log").text)
+        if m:
+            pid = int(m.group(1))
+            break
+        time.sleep(0.1)
+    assert pid
+    time.sleep(1)
+    os.kill(pid, signal.SIGKILL)
+    done = wait(client, rid)
+    assert done["status"] == "failed" and done["reason"] == "solver_crashed"
+    assert "exit code -9" in done["detail"]
+    # the service goes on: the next run is solved
+    assert wait(client, client.post("/v1/runs", json=tiny()).json()["id"])["status"] == "succeeded"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_runs_on_an_external_dask_cluster(tmp_path):
+    port = _free_port()
+    bindir = Path(sys.executable).parent
+    log = open(tmp_path / "dask.log", "wb")
+    sched = subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [str(bindir / "dask"), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "1", "--nthreads", "2", "--resources", "solve=1", "--no-dashboard", "--host", "127.0.0.1"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        settings = Settings(database_url=f"sqlite:///{tmp_path}/runs.db", dask_scheduler=f"tcp://127.0.0.1:{port}", heartbeat_seconds=0.5)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with TestClient(create_app(settings)) as c:
+                    ready = c.get("/ready").json()
+                    if ready["workers"] < 1:
+                        raise OSError("no worker yet")
+                    ids = [c.post("/v1/runs", json=tiny()).json()["id"] for _ in range(2)]
+                    for i in ids:
+                        assert wait(c, i)["status"] == "succeeded"
+                    log_text = c.get(f"/v1/runs/{ids[0]}/log").text
+                    ran_on = int(re.search(r"solving .* on pid (\d+)", log_text).group(1))
+                    assert ran_on != os.getpid()  # executed by the cluster's worker, not in this process
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+    finally:
+        worker.terminate()
+        sched.terminate()
+        worker.wait(20)
+        sched.wait(20)
