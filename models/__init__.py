@@ -41,6 +41,7 @@ from pyomo.core.expr.visitor import polynomial_degree
 from models import (
     budget,
     fill_rate,
+    fixed_tiers,
     frozen_periods,
     inventory_balance,
     inventory_cover,
@@ -89,6 +90,7 @@ OPTIONAL: list[ModuleType] = [
     reliable_supply_for_tier,
     service_level_floor,
     inventory_cover,
+    fixed_tiers,
 ]
 
 BUILTIN: list[ModuleType] = CORE + OPTIONAL + [objective]

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from planner.loading import LoadError, read_tables
 from planner.problems import Problem
-from planner.validation import ValidationReport, validate
+from planner.validation import ValidationReport, validate  # noqa: F401
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Joint demand-supply planning: service tiers, inventory and supplier orders in one model.")
 console = Console()
@@ -140,7 +140,7 @@ def _summary(plan, out: Path | None) -> None:
     for msg in plan.messages:
         err.print(msg, highlight=False)
     if out is not None:
-        console.print(f"plan written to [bold]{out}[/bold] (orders.csv, inventory.csv, service.csv, segments.csv, suppliers.csv, kpis.csv, plan.xlsx, plan.json)")
+        console.print(f"plan written to [bold]{out}[/bold] (orders.csv, inventory.csv, service.csv, segments.csv, suppliers.csv, kpis.csv, plan.xlsx, plan.json); report: {out / 'report.html'}")
 
 
 @app.command("solve")
@@ -153,9 +153,13 @@ def solve_cmd(
     log: Annotated[bool, typer.Option("--log", help="Show HiGHS's own log.")] = False,
     options: OptionsFile = None,
     models: ModelsDir = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Add shadow prices of the limits and why each segment got its tier (extra solves).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
-    """Plan an instance: choose service tiers, inventory and orders to maximise profit."""
+    """Plan an instance: choose service tiers, inventory and orders to maximise profit.
+
+    With --out, the folder also gets report.html (open it in a browser), the charts as PNG
+    and report.xlsx with every table."""
     t0 = time.perf_counter()
     model_options = _model_options(options)
     _families(model_options, models)  # wrong options fail here, before the data is even read
@@ -185,6 +189,25 @@ def solve_cmd(
         raise typer.Exit(EXIT_ERROR)
     if out is not None and plan.tables:
         plan.write(out)
+        try:
+            extra = {}
+            if explain:
+                from planner.insight import shadow_prices, tier_reasons
+
+                err.print("explaining: shadow prices and tier choices...", highlight=False)
+                extra["shadow_prices"] = shadow_prices(inst, plan.tables, model_options, models)
+                extra["tier_reasons"] = tier_reasons(inst, plan, SolveOptions(time_limit=time_limit, mip_gap=mip_gap), model_options, models)
+                for name, df in extra.items():
+                    df.to_csv(out / f"{name}.csv", index=False)
+            from planner.insight import profitability
+            from planner.report import write_report
+
+            profitability(inst, plan.tables, plan.kpis).to_csv(out / "profitability.csv", index=False)
+            write_report(out, inst, plan, extra)
+        except Exception as exc:  # the plan is written; a failed report must not hide it
+            if debug:
+                traceback.print_exc()
+            err.print(f"[yellow]warning:[/yellow] the report could not be written: {type(exc).__name__}: {exc}")
     elif out is not None:
         out.mkdir(parents=True, exist_ok=True)
         plan.kpi_table().to_csv(out / "kpis.csv", index=False)
@@ -230,6 +253,161 @@ def verify_cmd(
         err.print(f"[red]{len(check.violations)} violation(s)[/red]")
         raise typer.Exit(EXIT_ERROR)
     console.print(f"[green]plan verified[/green]: every constraint holds; recomputed profit {check.profit:,.2f}")
+
+
+def _solve_opts(time_limit, mip_gap):
+    from planner.solver import SolveOptions
+
+    return SolveOptions(time_limit=time_limit, mip_gap=mip_gap, progress=_ProgressPrinter())
+
+
+def _show(df, title: str) -> None:
+    t = Table(title=title, header_style="bold")
+    for c in df.columns:
+        t.add_column(str(c), overflow="fold")
+    for row in df.itertuples(index=False):
+        t.add_row(*["-" if v is None or (isinstance(v, float) and v != v) else f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(t)
+
+
+TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search, per solve.")]
+MipGap = Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")]
+
+
+@app.command("value")
+def value_cmd(
+    instance: Annotated[Path, typer.Argument(help="The instance.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the comparison tables and the integrated plan's report.")] = None,
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = 1e-3,
+    options: OptionsFile = None,
+    models: ModelsDir = None,
+) -> None:
+    """Value of integration: CRM-led, SCM-led and integrated plans side by side."""
+    from planner.insight import value_of_integration
+    from planner.report import write_report
+
+    inst = _load_valid(instance).instance
+    mo = _model_options(options)
+    v = value_of_integration(inst, _solve_opts(time_limit, mip_gap), mo, models)
+    _show(v.kpis, "Value of integration")
+    _show(v.segments, "Tiers and profit contribution by segment")
+    for versus, label in (("crm_led", "CRM-led (every segment at its highest tier)"), ("scm_led", "SCM-led (every segment at its lowest allowed tier)")):
+        g = v.gain(versus)
+        console.print(f"integration earns {'n/a (' + v.plans[versus].status + ')' if g is None else f'{g:,.2f}'} over {label}", highlight=False)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        v.kpis.to_csv(out / "value_of_integration.csv", index=False)
+        v.segments.to_csv(out / "value_of_integration_segments.csv", index=False)
+        for name, plan in v.plans.items():
+            if plan.tables:
+                plan.write(out / name)
+        if v.plans["integrated"].tables:
+            write_report(out, inst, v.plans["integrated"], {"value_of_integration": v.kpis})
+        console.print(f"written to {out} (report.html, value_of_integration.csv, one plan folder per way of planning)")
+
+
+@app.command("frontier")
+def frontier_cmd(
+    instance: Annotated[Path, typer.Argument(help="The instance.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for frontier.csv and frontier.png.")] = None,
+    floors: Annotated[Optional[str], typer.Option("--floors", help="Comma-separated overall fill-rate floors, e.g. 0.9,0.95,0.99.")] = None,
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = 1e-3,
+    options: OptionsFile = None,
+    models: ModelsDir = None,
+) -> None:
+    """Trade-off frontier: profit against overall fill rate and inventory investment."""
+    from planner.insight import frontier
+    from planner.report import _png, figure_frontier
+
+    inst = _load_valid(instance).instance
+    try:
+        fl = [float(x) for x in floors.split(",")] if floors else None
+    except ValueError:
+        _print_problems([Problem("error", "options", None, "floors", f"not a list of numbers: {floors!r}")])
+        raise typer.Exit(EXIT_INVALID)
+    front = frontier(inst, fl, _solve_opts(time_limit, mip_gap), _model_options(options), models)
+    _show(front, "Profit against service (chosen = the integrated plan)")
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        front.to_csv(out / "frontier.csv", index=False)
+        (out / "frontier.png").write_bytes(_png(figure_frontier(front)))
+        console.print(f"written to {out} (frontier.csv, frontier.png)")
+
+
+@app.command("scenario")
+def scenario_cmd(
+    instance: Annotated[Path, typer.Argument(help="The base instance.")],
+    scenario: Annotated[Path, typer.Argument(help='JSON: {"name": ..., "changes": [{"type": "demand_scale", "segment": ..., "factor": 1.2}, ...]}.')],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the base and scenario plans and their differences.")] = None,
+    time_limit: TimeLimit = None,
+    mip_gap: MipGap = 1e-3,
+    options: OptionsFile = None,
+    models: ModelsDir = None,
+) -> None:
+    """What-if: apply named changes to an instance, solve both, and compare."""
+    import json
+
+    from planner.insight import apply_scenario, compare_plans
+    from planner.run import solve_instance
+
+    report = _load_valid(instance)
+    inst = report.instance
+    try:
+        doc = json.loads(scenario.read_text())
+        raw = apply_scenario(read_tables(instance), inst.periods, doc.get("changes", []))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _print_problems([Problem("error", "scenario", None, None, f"{scenario}: {exc}")])
+        raise typer.Exit(EXIT_INVALID)
+    rep2 = validate(raw)
+    if not rep2.ok:
+        _print_problems(rep2.errors)
+        raise typer.Exit(EXIT_INVALID)
+    mo = _model_options(options)
+    base = solve_instance(inst, _solve_opts(time_limit, mip_gap), mo, models)
+    other = solve_instance(rep2.instance, _solve_opts(time_limit, mip_gap), mo, models)
+    name = doc.get("name", scenario.stem)
+    console.print(f"base: {base.status}, scenario {name!r}: {other.status}", highlight=False)
+    if not (base.tables and other.tables):
+        for p in (base, other):
+            for msg in p.messages:
+                err.print(msg, highlight=False)
+        raise typer.Exit(EXIT_NO_PLAN)
+    diff = compare_plans(base.tables, other.tables, base.kpis, other.kpis)
+    _show(diff["kpis"], f"KPIs: base -> {name}")
+    if len(diff["tiers"]):
+        _show(diff["tiers"], "Tiers changed")
+    _show(diff["supplier_volume"], "Volume moved between suppliers (units)")
+    console.print(f"{len(diff['orders'])} order lines changed (added, dropped or resized)")
+    if out is not None:
+        base.write(out / "base")
+        other.write(out / name)
+        for key, df in diff.items():
+            df.to_csv(out / f"diff_{key}.csv", index=False)
+        console.print(f"written to {out}")
+
+
+@app.command("diff")
+def diff_cmd(
+    base: Annotated[Path, typer.Argument(help="Folder of the first plan (e.g. last week's).")],
+    other: Annotated[Path, typer.Argument(help="Folder of the second plan.")],
+) -> None:
+    """Compare two written plans: orders added, dropped, resized or moved; tiers changed; KPI deltas."""
+    from planner.insight import compare_plans
+    from planner.verify import read_plan_dir
+
+    try:
+        ta, ka = read_plan_dir(base)
+        tb, kb = read_plan_dir(other)
+    except (OSError, ValueError, KeyError) as exc:
+        err.print(f"[red]error:[/red] cannot read a plan: {exc}")
+        raise typer.Exit(EXIT_INVALID)
+    diff = compare_plans(ta, tb, ka, kb)
+    _show(diff["kpis"], "KPIs")
+    if len(diff["tiers"]):
+        _show(diff["tiers"], "Tiers changed")
+    _show(diff["orders"].head(40), f"Order lines changed ({len(diff['orders'])})")
 
 
 @app.command("generate")

@@ -51,6 +51,7 @@ class Plan:
             "kpis": {k: _plain(v) for k, v in self.kpis.items()},
             "messages": self.messages,
             "options": self.options,
+            "manifest": self.manifest(),
         }
         if self.explanation is not None:
             out["explanation"] = self.explanation
@@ -68,7 +69,23 @@ class Plan:
             for name, df in tables.items():
                 df.to_excel(xw, sheet_name=name, index=False)
         (out / "plan.json").write_text(json.dumps(self.to_json_dict(), indent=1), encoding="utf-8")
+        (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=1), encoding="utf-8")
         return out
+
+    def manifest(self) -> dict[str, Any]:
+        """What it takes to re-run and compare this plan: input hash, versions, options, outcome, timings."""
+        k = self.kpis
+        return {
+            "input_hash": k.get("input_hash"),
+            "versions": {key[len("version_"):]: v for key, v in k.items() if key.startswith("version_")},
+            "options": self.options,
+            "status": self.status,
+            "profit": _plain(k.get("profit")),
+            "mip_gap": _plain(k.get("mip_gap")),
+            "best_bound": _plain(k.get("best_bound")),
+            "timings": {key: _plain(v) for key, v in k.items() if key.endswith("_seconds")},
+            "model_size": {key[len("model_"):]: v for key, v in k.items() if key.startswith("model_")},
+        }
 
 
 def _plain(v: Any) -> Any:

@@ -105,6 +105,12 @@ class OpenOrder(Row):
     quantity: float = _field("Quantity in transit.", "unit", ge=0)
 
 
+class Customer(Row):
+    customer: Label = _field("Customer (CRM account).")
+    segment: Label = _field("Segment the customer belongs to.")
+    share: float = _field("Customer's share of its segment's demand (used to report profitability per customer).", "fraction 0..1", gt=0, le=1)
+
+
 class Period(Row):
     period: Label = _field("Period label.")
     order: int = _field("Position of the period in the horizon (ascending).")
@@ -133,6 +139,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="supplier_capacity", row=SupplierCapacity, key=("supplier", "period"), required=False, description="Per-period overrides of supplier capacity."),
         TableSpec(name="open_orders", row=OpenOrder, key=("supplier", "product", "arrival_period"), required=False, description="Orders already in transit."),
         TableSpec(name="periods", row=Period, key=("period",), required=False, description="Explicit order of the periods (else labels are sorted)."),
+        TableSpec(name="customers", row=Customer, key=("customer",), required=False, description="Customers mapped to segments, for profitability per customer."),
     ]
 }
 

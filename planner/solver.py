@@ -202,10 +202,17 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         x = np.array(h.getSolution().col_value)
         mip_obj = info.objective_function_value
         result.bound = info.mip_dual_bound if is_int.any() else info.objective_function_value
+        duals_valid = not is_int.any()
         if is_int.any():
             t2 = time.perf_counter()
-            x = _polish(h, x, is_int, mip_obj, maximise)
+            x, duals_valid = _polish(h, x, is_int, mip_obj, maximise)
             timings["polish"] = time.perf_counter() - t2
+        dual = getattr(m, "dual", None)
+        if isinstance(dual, pyo.Suffix) and duals_valid:
+            # duals of the LP with the integer decisions fixed: d profit / d right-hand side
+            row_dual = np.array(h.getSolution().row_dual)
+            for (con, _), d in zip(sf.rows, row_dual):
+                dual[con] = float(d)
         result.objective = float(c @ x + lp.offset_)
         if not is_int.any():
             result.bound = result.objective
@@ -222,11 +229,12 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     return result
 
 
-def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float, maximise: bool) -> np.ndarray:
+def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float, maximise: bool) -> tuple[np.ndarray, bool]:
     """Fix integer columns at their rounded values and re-solve the LP for the rest.
 
-    Falls back to the MIP solution (with integers rounded) if the fixed LP does
-    not solve to optimality or is worse than the MIP incumbent.
+    Returns the solution and whether it is the fixed LP's optimum (so its duals are
+    valid). Falls back to the MIP solution (with integers rounded) if the fixed LP
+    does not solve to optimality or is worse than the MIP incumbent.
     """
     idx = np.flatnonzero(is_int).astype(np.int32)
     vals = np.round(x[idx])
@@ -241,7 +249,7 @@ def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float,
         worse = (obj < mip_obj - 1e-6 * max(1, abs(mip_obj))) if maximise else (obj > mip_obj + 1e-6 * max(1, abs(mip_obj)))
         if not worse:
             y[idx] = vals
-            return y
+            return y, True
     x = x.copy()
     x[idx] = vals
-    return x
+    return x, False

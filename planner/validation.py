@@ -133,6 +133,13 @@ def check_references(t: Tables, report: ValidationReport) -> None:
     _refs(t, report, "supplier_capacity", "supplier", "suppliers", "supplier")
     _refs(t, report, "open_orders", "supplier", "suppliers", "supplier")
     _refs(t, report, "open_orders", "product", "products", "product")
+    _refs(t, report, "customers", "segment", "segments", "segment")
+    if "customers" in t:
+        total = t["customers"].groupby("segment")["share"].sum()
+        for s, v in total.items():
+            if v > 1 + 1e-9:
+                i = int(t["customers"].index[t["customers"]["segment"] == s][-1])
+                report.problems.append(Problem("error", "customers", i, "share", f"shares of segment {s!r} add up to {v:g}, more than 1"))
 
 
 def check_tiers(t: Tables, report: ValidationReport) -> None:
@@ -256,6 +263,7 @@ def validate(raw: RawTables) -> ValidationReport:
         open_orders=get("open_orders"),
         periods_table=get("periods") if "periods" in t else pd.DataFrame({"period": periods, "order": range(1, len(periods) + 1)}),
         periods=periods,
+        customers=get("customers"),
     )
     return report
 
