@@ -31,6 +31,16 @@ TINY_EXAMPLE = {
 }
 
 
+class Analysis(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["value_of_integration", "frontier", "scenario", "explain"] = Field(
+        description="value_of_integration: CRM-led, SCM-led and integrated side by side; frontier: profit against the overall "
+        "fill-rate floor; scenario: named changes solved and compared with the base; explain: the plan plus shadow prices and tier reasons."
+    )
+    floors: list[float] | None = Field(None, description="frontier: the overall fill-rate floors to solve.")
+    changes: list[dict[str, Any]] | None = Field(None, description='scenario: e.g. [{"type": "supplier_down", "supplier": "S01", "periods": ["2026-W50"]}].')
+
+
 class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time_limit: float | None = Field(None, gt=0, description="Seconds HiGHS may search (default: the service's default_time_limit).")
@@ -40,6 +50,7 @@ class RunOptions(BaseModel):
     constraints: dict[str, Any] | None = Field(
         None, description='Constraint families and their parameters, as in the CLI\'s --options: {"max_supplier_share": {"share": 0.6}, "budget": false}.'
     )
+    analysis: Analysis | None = Field(None, description="Ask for an analysis instead of a single plan; its tables are at GET /v1/runs/{id}/analysis.")
 
 
 class SubmitRun(BaseModel):

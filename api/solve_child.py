@@ -55,6 +55,15 @@ def main() -> None:
                 emit({"progress": {"elapsed": p.elapsed, "incumbent": p.incumbent, "bound": p.bound, "gap": p.gap}})
 
         opts = SolveOptions(time_limit=payload["time_limit"], mip_gap=payload["mip_gap"], progress=progress, should_stop=cancel.is_set)
+        analysis = payload.get("analysis")
+        if analysis:
+            from api.analysis import run_analysis
+
+            plan, tables = run_analysis(analysis, report.instance, payload["instance"], opts, payload.get("model_options"), payload.get("models_dirs"))
+            doc = plan.to_json_dict()
+            doc["analysis"] = {"kind": analysis["kind"], "tables": tables}
+            emit({"result": {"kind": "plan", "plan": doc, "stopped": cancel.is_set()}})
+            return
         plan = solve_instance(report.instance, opts, payload.get("model_options"), payload.get("models_dirs"))
         emit({"result": {"kind": "plan", "plan": plan.to_json_dict(), "stopped": cancel.is_set()}})
     except (OptionsError, LoadError) as exc:

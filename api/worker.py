@@ -78,6 +78,7 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
             "mip_gap": run.options["mip_gap"],
             "model_options": {"constraints": run.options["constraints"]} if run.options.get("constraints") else None,
             "models_dirs": conf.get("models_dirs"),
+            "analysis": run.options.get("analysis"),
         }
         attempt = run.attempts
     db.append_log(url, run_id, f"attempt {attempt}: solving (time limit {payload['time_limit']:g}s) on pid {os.getpid()}")

@@ -59,6 +59,24 @@ class Plan:
             out[name] = json.loads(df.to_json(orient="records", double_precision=10))
         return out
 
+    @classmethod
+    def from_json_dict(cls, doc: dict[str, Any]) -> "Plan":
+        """The inverse of :meth:`to_json_dict` (a stored plan, e.g. from the service's database)."""
+        columns = {
+            "orders": ["supplier", "product", "period", "quantity", "arrival_period"],
+            "inventory": ["product", "period", "on_hand", "safety_stock", "frozen"],
+            "service": ["segment", "product", "period", "demand", "served", "lost"],
+        }
+        tables = {}
+        for name in PLAN_TABLES:
+            if name != "kpis" and name in doc:
+                tables[name] = pd.DataFrame(doc[name], columns=columns.get(name)) if not doc[name] else pd.DataFrame(doc[name])
+                for c in ("period", "arrival_period"):
+                    if c in tables[name]:
+                        tables[name][c] = tables[name][c].astype(str)
+        return cls(status=doc["status"], kpis=dict(doc.get("kpis", {})), tables=tables, messages=list(doc.get("messages", [])),
+                   options=dict(doc.get("options", {})), explanation=doc.get("explanation"))
+
     def write(self, out_dir: str | Path) -> Path:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

@@ -198,6 +198,79 @@ def get_plan(run_id: str, request: Request, who: Annotated[Principal, Depends(re
                     headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.xlsx"'})
 
 
+def _stored_plan(request: Request, who: Principal, run_id: str):
+    from planner.plan import Plan
+
+    run = _get(request, who, run_id)
+    doc = run.result or {}
+    if doc.get("status") not in ("optimal", "feasible"):
+        raise Problem(409, "No plan", f"run is {run.status}" + (f" ({run.reason})" if run.reason else ""), run_status=run.status)
+    return run, Plan.from_json_dict(doc)
+
+
+def _instance_of(run: db.Run):
+    from planner.loading import tables_from_mapping
+    from planner.validation import validate
+
+    return validate(tables_from_mapping(run.instance)).instance
+
+
+@router.get("/runs/{run_id}/report", summary="The plan's report: one self-contained HTML page with charts")
+def get_report(run_id: str, request: Request, who: Annotated[Principal, Depends(read_principal)]):
+    import tempfile
+
+    from fastapi.responses import HTMLResponse
+
+    from planner.report import write_report
+
+    run, plan = _stored_plan(request, who, run_id)
+    analysis = (run.result or {}).get("analysis") or {}
+    extra = {name: pd.DataFrame(rows) for name, rows in analysis.get("tables", {}).items() if isinstance(rows, list) and rows and name != "frontier"}
+    front = pd.DataFrame(analysis["tables"]["frontier"]) if "frontier" in analysis.get("tables", {}) else None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_report(tmp, _instance_of(run), plan, extra, frontier=front)
+        return HTMLResponse(path.read_text(encoding="utf-8"))
+
+
+@router.get("/runs/{run_id}/profitability", summary="Profit per segment (and per customer) with all costs allocated")
+def get_profitability(run_id: str, request: Request, who: Annotated[Principal, Depends(read_principal)]):
+    from planner.insight import profitability
+
+    run, plan = _stored_plan(request, who, run_id)
+    inst = _instance_of(run)
+    out = {"segments": json.loads(profitability(inst, plan.tables, plan.kpis).to_json(orient="records"))}
+    if len(inst.customers):
+        out["customers"] = json.loads(profitability(inst, plan.tables, plan.kpis, inst.customers).to_json(orient="records"))
+    return out
+
+
+@router.get("/runs/{run_id}/analysis", summary="The tables of an analysis run (value of integration, frontier, scenario, explain)")
+def get_analysis(run_id: str, request: Request, who: Annotated[Principal, Depends(read_principal)]):
+    run = _get(request, who, run_id)
+    analysis = (run.result or {}).get("analysis")
+    if analysis is None:
+        raise Problem(409, "No analysis", "this run has no analysis results" + ("" if run.options.get("analysis") else " (it did not ask for one)") + f"; run is {run.status}")
+    return analysis
+
+
+@router.get("/runs/{run_id}/manifest", summary="What it takes to re-run and compare the plan")
+def get_manifest(run_id: str, request: Request, who: Annotated[Principal, Depends(read_principal)]):
+    run = _get(request, who, run_id)
+    if not run.result:
+        raise Problem(409, "No result yet", f"run is {run.status}")
+    return run.result.get("manifest", {})
+
+
+@router.post("/plans/diff", summary="Compare the plans of two runs")
+def diff_plans(request: Request, who: Annotated[Principal, Depends(read_principal)], base: Annotated[str, Query(description="Run id of the base plan")], other: Annotated[str, Query(description="Run id of the other plan")]):
+    from planner.insight import compare_plans
+
+    _, a = _stored_plan(request, who, base)
+    _, b = _stored_plan(request, who, other)
+    diff = compare_plans(a.tables, b.tables, a.kpis, b.kpis)
+    return {name: json.loads(df.to_json(orient="records")) for name, df in diff.items()}
+
+
 @router.get("/runs/{run_id}/input", summary="The exact input that was solved")
 def get_input(run_id: str, request: Request, who: Annotated[Principal, Depends(read_principal)]):
     run = _get(request, who, run_id)
