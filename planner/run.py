@@ -12,6 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import pyomo.environ as pyo
+
 from planner.instance import Instance
 from planner.plan import Plan, extract, plan_kpis
 from planner.solver import SolveOptions, Status, solve_model
@@ -51,11 +53,23 @@ def solve_instance(
     t0 = time.perf_counter()
     m = build_model(inst, families)
     timings["build_seconds"] = time.perf_counter() - t0
+    start_profit = None
+    if options.start:
+        from planner.start import construct_start
+
+        ts = time.perf_counter()
+        construct_start(m, inst)
+        start_profit = pyo.value(m.profit, exception=False)  # None when a family has variables the heuristic does not know
+        timings["start_seconds"] = time.perf_counter() - ts
     result = solve_model(m, options)
     timings["handoff_seconds"] = result.timings.get("handoff", 0.0)
     timings["solve_seconds"] = result.timings.get("solve", 0.0) + result.timings.get("polish", 0.0)
+    if "first_plan" in result.timings:
+        timings["first_plan_seconds"] = result.timings["first_plan"]
     echo = {"time_limit": options.time_limit, "mip_gap": options.mip_gap, "model": model_options or {}, "families": [f.name for f, _ in families]}
     base = {
+        "start_profit": start_profit,
+        "heuristic_plan_used": bool(result.timings.get("heuristic_plan_used", 0.0)),
         "mip_gap": result.gap,
         "best_bound": result.bound,
         **{f"model_{k}": v for k, v in result.size.items()},
@@ -88,7 +102,7 @@ def solve_instance(
     timings["verify_seconds"] = time.perf_counter() - t2
     status = result.status
     messages = [result.message] if result.message else []
-    if status == Status.FEASIBLE:
+    if status == Status.FEASIBLE and not result.message:
         messages.append(f"stopped by {result.highs_status.lower()} with a plan; gap to the best bound {result.gap:.4%}" if result.gap is not None else "stopped with a plan")
     if not check.ok:
         status = Status.ERROR

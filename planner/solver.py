@@ -57,6 +57,7 @@ class SolveOptions:
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 1.0  # seconds between progress reports
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
+    start: bool = True  # hand the variables' current values (a heuristic plan) to HiGHS as its start
 
 
 @dataclass
@@ -108,7 +109,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     options = options or SolveOptions()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    # HiGHS always minimises here; the model's objective is sign * HiGHS's.
+    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
     cols = sf.columns
     n, nrows = len(cols), len(sf.rows)
     A = sf.A.tocsc()
@@ -117,11 +119,11 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     lp.num_col_ = n
     lp.num_row_ = nrows
     obj = m.component_data_objects(pyo.Objective, active=True).__next__()
-    maximise = obj.sense == pyo.maximize
+    sign = -1.0 if obj.sense == pyo.maximize else 1.0  # model objective = sign * HiGHS objective
     c = sf.c.toarray().ravel() if n else np.zeros(0)
     lp.col_cost_ = c
     lp.offset_ = float(sf.c_offset[0]) if len(sf.c_offset) else 0.0
-    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+    lp.sense_ = highspy.ObjSense.kMinimize
     lp.col_lower_ = np.array([_inf(v.lb, -1) for v in cols], dtype=float)
     lp.col_upper_ = np.array([_inf(v.ub, +1) for v in cols], dtype=float)
     mult = np.array([r[1] for r in sf.rows], dtype=int)
@@ -145,29 +147,56 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if options.threads:
         h.setOptionValue("threads", int(options.threads))
     h.passModel(lp)
+    # A heuristic plan in the variables' values is kept as the fallback plan. It is not handed
+    # to HiGHS with setSolution: HiGHS 1.16 can misjudge a start's objective in its presolved
+    # space (an objective offset left out) and stop at it as "optimal" — seen on OR-Library
+    # cap61 and cap113 (cf. HiGHS issue #2439).
+    start_ints = None
+    if options.start and n and all(v.value is not None for v in cols if v.is_integer()):
+        start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
     timings["handoff"] = time.perf_counter() - t0
     size = {"rows": nrows, "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(A.nnz)}
 
     last = [0.0]
+    first_plan: list[float] = []
+    searching = [True]  # the callbacks only act on the MIP search, not on the LPs after it
 
     def on_interrupt(e):
+        if not searching[0]:
+            return
         now = time.perf_counter()
         if options.should_stop is not None and options.should_stop():
+            e.interrupt()
+        # HiGHS checks its own time limit only between rounds of root cuts (seconds apart
+        # on large models); the interrupt callback stops it on time.
+        if options.time_limit is not None and e.data_out.running_time > options.time_limit:
             e.interrupt()
         if options.progress is not None and now - last[0] >= options.progress_interval:
             last[0] = now
             out = e.data_out
-            inc = out.mip_primal_bound if abs(out.mip_primal_bound) < 1e50 else None
-            bnd = out.mip_dual_bound if abs(out.mip_dual_bound) < 1e50 else None
+            inc = sign * out.mip_primal_bound if abs(out.mip_primal_bound) < 1e50 else None
+            bnd = sign * out.mip_dual_bound if abs(out.mip_dual_bound) < 1e50 else None
             options.progress(Progress(out.running_time, inc, bnd, _gap(inc, bnd)))
 
-    if options.progress is not None or options.should_stop is not None:
+    def on_solution(e):
+        if not first_plan:
+            first_plan.append(e.data_out.running_time)
+
+    if options.progress is not None or options.should_stop is not None or options.time_limit is not None:
         h.cbMipInterrupt.subscribe(on_interrupt)
         h.cbSimplexInterrupt.subscribe(on_interrupt)
+    if is_int.any():
+        h.cbMipImprovingSolution.subscribe(on_solution)
 
     t1 = time.perf_counter()
     h.run()
     timings["solve"] = time.perf_counter() - t1
+    searching[0] = False
+    for cb in (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbMipImprovingSolution):
+        if cb.callbacks:
+            cb.clear()  # an interrupt flag set during the search must not stop the LPs after it
+    if first_plan:
+        timings["first_plan"] = first_plan[0]
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2
@@ -180,6 +209,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         status = Status.INFEASIBLE
     elif model_status in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt, MS.kObjectiveBound, MS.kObjectiveTarget, MS.kMemoryLimit):
         status = Status.FEASIBLE if has_solution else Status.NO_SOLUTION_FOUND
+        if model_status == MS.kInterrupt and options.time_limit is not None and not (options.should_stop and options.should_stop()):
+            model_status = MS.kTimeLimit  # our callback enforced the time limit
     else:
         status = Status.ERROR
     result = SolveResult(status=status, timings=timings, size=size, highs_status=h.modelStatusToString(model_status))
@@ -189,34 +220,56 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if status == Status.INFEASIBLE:
         result.message = "no plan satisfies every constraint"
         return result
-    if status == Status.NO_SOLUTION_FOUND:
+    fallback = None
+    if start_ints is not None and status in (Status.FEASIBLE, Status.NO_SOLUTION_FOUND):
+        fallback = _fixed_lp(h, is_int, start_ints)
+        if fallback is not None:
+            better = status == Status.NO_SOLUTION_FOUND or fallback[1] < info.objective_function_value - 1e-9 * max(1.0, abs(fallback[1]))
+            if not better:
+                fallback = None
+    if status == Status.NO_SOLUTION_FOUND and fallback is None:
         result.message = f"HiGHS stopped ({result.highs_status}) before finding a feasible plan"
+        return result
+    if fallback is not None:
+        status = result.status = Status.FEASIBLE
+        timings["heuristic_plan_used"] = 1.0
+        x = fallback[0]
+        result.bound = sign * info.mip_dual_bound if abs(info.mip_dual_bound) < 1e50 else None
+        result.objective = sign * float(c @ x + lp.offset_)
+        result.gap = _gap(result.objective, result.bound)
+        result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: the heuristic plan is returned"
+        _load(m, sf, cols, x)
         return result
 
     if n == 0:
         x = np.zeros(0)
-        result.objective = lp.offset_
-        result.bound = lp.offset_
+        result.objective = sign * lp.offset_
+        result.bound = sign * lp.offset_
         result.gap = 0.0
     else:
         x = np.array(h.getSolution().col_value)
         mip_obj = info.objective_function_value
-        result.bound = info.mip_dual_bound if is_int.any() else info.objective_function_value
+        result.bound = sign * (info.mip_dual_bound if is_int.any() else info.objective_function_value)
         duals_valid = not is_int.any()
         if is_int.any():
             t2 = time.perf_counter()
-            x, duals_valid = _polish(h, x, is_int, mip_obj, maximise)
+            x, duals_valid = _polish(h, x, is_int, mip_obj)
             timings["polish"] = time.perf_counter() - t2
         dual = getattr(m, "dual", None)
         if isinstance(dual, pyo.Suffix) and duals_valid:
             # duals of the LP with the integer decisions fixed: d profit / d right-hand side
-            row_dual = np.array(h.getSolution().row_dual)
+            row_dual = sign * np.array(h.getSolution().row_dual)
             for (con, _), d in zip(sf.rows, row_dual):
                 dual[con] = float(d)
-        result.objective = float(c @ x + lp.offset_)
+        result.objective = sign * float(c @ x + lp.offset_)
         if not is_int.any():
             result.bound = result.objective
         result.gap = _gap(result.objective, result.bound)
+    _load(m, sf, cols, x)
+    return result
+
+
+def _load(m: pyo.ConcreteModel, sf, cols, x: np.ndarray) -> None:
     for v, val in zip(cols, x):
         v.set_value(float(val), skip_validation=True)
     for v, expr in sf.eliminated_vars:
@@ -226,10 +279,25 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     for v in m.component_data_objects(pyo.Var, active=True):
         if v.value is None:
             v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
-    return result
 
 
-def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float, maximise: bool) -> tuple[np.ndarray, bool]:
+def _fixed_lp(h: highspy.Highs, is_int: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The LP with the integer columns fixed at ``values``: (solution, HiGHS objective), or None."""
+    idx = np.flatnonzero(is_int).astype(np.int32)
+    h.clearSolver()
+    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
+    h.changeColsBounds(len(idx), idx, values.astype(float), values.astype(float))
+    h.setOptionValue("time_limit", highspy.kHighsInf)
+    h.clearSolver()
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    y = np.array(h.getSolution().col_value)
+    y[idx] = values
+    return y, h.getInfo().objective_function_value
+
+
+def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float) -> tuple[np.ndarray, bool]:
     """Fix integer columns at their rounded values and re-solve the LP for the rest.
 
     Returns the solution and whether it is the fixed LP's optimum (so its duals are
@@ -246,7 +314,7 @@ def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float,
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         y = np.array(h.getSolution().col_value)
         obj = h.getInfo().objective_function_value
-        worse = (obj < mip_obj - 1e-6 * max(1, abs(mip_obj))) if maximise else (obj > mip_obj + 1e-6 * max(1, abs(mip_obj)))
+        worse = obj > mip_obj + 1e-6 * max(1, abs(mip_obj))  # HiGHS always minimises here
         if not worse:
             y[idx] = vals
             return y, True

@@ -1,0 +1,230 @@
+"""A construction heuristic: a feasible plan in a fraction of a second, handed to HiGHS as its start.
+
+On a weekly run of 1,000 products HiGHS can spend a minute in presolve, the
+root LP and root cuts before its own heuristics run, and return nothing. This
+builds a plan first, so a run always has one (HiGHS improves it, or returns it
+if it finds nothing better in time):
+
+1. **Tiers**: two plans are built and the better one kept: every segment at its lowest
+   allowed tier (the promise easiest to keep), and every segment at the allowed tier whose
+   net value (tier_value - tier_cost) best exceeds the holding cost of the safety stock it
+   requires over the horizon.
+2. **Orders**, period by period and, within a period, product by product (fewest
+   suppliers first, then most demand), so early needs get capacity first: when the stock projected for the end of a period would fall below its
+   safety stock (or below zero), an order is placed to arrive in that period. The lot
+   covers the following periods too while that lowers the cost per period
+   (Silver–Meal: order cost against holding cost), at least the MOQ. The supplier
+   is the one with the lowest cost per unit (unit cost, plus order and not-yet-paid
+   fixed cost spread over the lot) that still has capacity and budget in the
+   period the order must be placed; what one supplier cannot carry goes to the next,
+   and what no supplier can place in time is ordered earlier and carried.
+3. **Sales**: each period's stock is served to segments in order of margin
+   (price - cost to serve + lost-sale penalty), keeping the safety stock outside
+   the frozen zone.
+
+It reads the core model's variables (``m.order_qty``, ``m.order_placed``,
+``m.supplier_used``, ``m.inventory``, ``m.served``, ``m.tier_chosen``) and sets
+their values; :func:`planner.solver.solve_model` passes them to HiGHS with
+``setSolution``. If some requirement cannot be met this way (or a user family
+adds rows the heuristic does not know), HiGHS simply rejects the start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import pyomo.environ as pyo
+
+from planner.instance import Instance
+
+
+def _tier_guess(inst: Instance) -> dict[str, str]:
+    """Per segment: the allowed tier with the best tier net value less the holding cost of
+    its safety stock over the horizon."""
+    tiers = inst.tiers[inst.tiers["allowed"]]
+    d = inst.demand_indexed
+    hold = d["product"].map(dict(zip(inst.products["product"], inst.products["holding_cost"])))
+    sigma_cost = (d["std"] * hold).groupby(d["segment"]).sum()
+    best: dict[str, tuple[float, str]] = {}
+    for s, j, k, v, c in zip(tiers["segment"], tiers["tier"], tiers["safety_factor"], tiers["tier_value"], tiers["tier_cost"]):
+        score = v - c - k * float(sigma_cost.get(s, 0.0))
+        if s not in best or score > best[s][0] + 1e-9:
+            best[s] = (score, j)
+    return {s: j for s, (_, j) in best.items()}
+
+
+def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
+    """Set a heuristic plan as the values of ``m``'s variables. Returns whether it meets
+    every fill-rate floor and safety stock it knows of (else the values are still set)."""
+    low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
+    guess = _tier_guess(inst)
+    best = None
+    for tiers in ([low, guess] if guess != low else [low]):
+        ok = _construct(m, inst, tiers)
+        profit = pyo.value(m.profit, exception=False)
+        profit = -math.inf if profit is None else profit
+        if best is None or (ok, profit) > (best[0], best[1]):
+            best = (ok, profit, tiers)
+    if best[2] is not tiers:
+        _construct(m, inst, best[2])
+    return best[0]
+
+
+def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str]) -> bool:
+    T = inst.horizon
+    tiers = inst.tiers.set_index(["segment", "tier"])
+    fr = {s: float(tiers.at[(s, j), "fill_rate"]) for s, j in chosen.items()}
+    kf = {s: float(tiers.at[(s, j), "safety_factor"]) for s, j in chosen.items()}
+
+    seg = inst.segments.set_index("segment")
+    extra = (seg["lost_sale_penalty"] - seg["cost_to_serve"]).to_dict()
+    d = inst.demand_indexed
+    cells: dict[tuple[str, int], list[tuple[float, str, float]]] = defaultdict(list)  # (p,t) -> [(margin, s, qty)]
+    ss: dict[tuple[str, int], float] = defaultdict(float)
+    for s, p, t, q, sd, price in zip(d["segment"], d["product"], d["t"], d["quantity"], d["std"], d["price"]):
+        if q > 0:
+            margin = price + extra[s]
+            cells[(p, int(t))].append((margin, s, float(q)))
+        if sd > 0 and not inst.is_frozen(p, int(t)) and hasattr(m, "safety_stock"):
+            ss[(p, int(t))] += kf.get(s, 0.0) * float(sd)
+    need_t = {key: sum(q for _, _, q in v) for key, v in cells.items()}
+
+    terms = {key: r for key, r in zip(inst.terms.index, inst.terms.to_dict(orient="records"))}
+    hold = dict(zip(inst.products["product"], inst.products["holding_cost"]))
+    init = dict(zip(inst.products["product"], inst.products["initial_inventory"]))
+    fixed = dict(zip(inst.suppliers["supplier"], inst.suppliers["fixed_cost"]))
+    cap_left = dict(inst.supplier_capacity_by_period) if hasattr(m, "supplier_capacity") else defaultdict(lambda: math.inf)
+    budget_left = defaultdict(lambda: inst.budget if (inst.budget is not None and hasattr(m, "budget")) else math.inf)
+    slots_by_arrival: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for k, p, t in m.ORDER_SLOTS:
+        slots_by_arrival[(p, t + inst.lead_time[k])].append(k)
+    n_suppliers = defaultdict(int)
+    for k, p in terms:
+        n_suppliers[p] += 1
+    total = defaultdict(float)
+    for (p, _), q in need_t.items():
+        total[p] += q
+    order = sorted(inst.product_ids, key=lambda p: (n_suppliers[p], -total[p]))
+
+    x: dict[tuple[str, str, int], float] = defaultdict(float)
+    used: set[str] = set()
+    inventory: dict[tuple[str, int], float] = {}
+    served: dict[tuple[str, str, int], float] = {}
+    ok = True
+
+    def place(p: str, a: int, amount: float) -> float:
+        """Order ``amount`` (at least) of p to arrive in period a; returns what was placed."""
+        placed = 0.0
+        tried: set[str] = set()
+        while amount - placed > 1e-9:
+            best, best_cost = None, math.inf
+            for k in slots_by_arrival.get((p, a), []):
+                if k in tried:
+                    continue
+                r = terms[(k, p)]
+                t0 = a - inst.lead_time[k]
+                room = (cap_left[(k, t0)] - r["order_capacity_use"]) / r["capacity_use"] if r["capacity_use"] > 0 else math.inf
+                if r["unit_cost"] > 0:
+                    room = min(room, (budget_left[t0] - r["order_cost"]) / r["unit_cost"])
+                room = min(room, m.order_max_qty[k, p, t0] - x[(k, p, t0)])
+                want = max(amount - placed, r["moq"] if x[(k, p, t0)] == 0 else 0.0)
+                if room < want - 1e-9 and (room < r["moq"] - 1e-9 or room <= 1e-9):
+                    continue
+                q = min(want, room)
+                cost = r["unit_cost"] + (r["order_cost"] * (x[(k, p, t0)] == 0) + (0.0 if k in used else fixed[k])) / max(q, 1e-9)
+                if cost < best_cost:
+                    best, best_cost = k, cost
+            if best is None:
+                break
+            tried.add(best)
+            r = terms[(best, p)]
+            t0 = a - inst.lead_time[best]
+            room = (cap_left[(best, t0)] - r["order_capacity_use"] * (x[(best, p, t0)] == 0)) / r["capacity_use"] if r["capacity_use"] > 0 else math.inf
+            if r["unit_cost"] > 0:
+                room = min(room, (budget_left[t0] - r["order_cost"] * (x[(best, p, t0)] == 0)) / r["unit_cost"])
+            room = min(room, m.order_max_qty[best, p, t0] - x[(best, p, t0)])
+            q = min(max(amount - placed, r["moq"] if x[(best, p, t0)] == 0 else 0.0), room)
+            if q <= 1e-9:
+                continue
+            first = x[(best, p, t0)] == 0
+            x[(best, p, t0)] += q
+            cap_left[(best, t0)] -= r["capacity_use"] * q + (r["order_capacity_use"] if first else 0.0)
+            budget_left[t0] -= r["unit_cost"] * q + (r["order_cost"] if first else 0.0)
+            used.add(best)
+            placed += q
+        return placed
+
+    stock = {p: float(init[p]) for p in order}
+    arrivals: dict[tuple[str, int], float] = defaultdict(float)
+    for key, q in inst.open_arrivals.items():
+        arrivals[key] += q
+    # period by period, so that early needs (the tightest) get supplier capacity first;
+    # within a period, first every product's own shortfall, then the lots for later periods
+    for t in range(T):
+        lots: dict[str, float] = {}
+        for p in order:
+            avail = stock[p] + arrivals[(p, t)]
+            target = need_t.get((p, t), 0.0) + ss.get((p, t), 0.0)
+            if avail >= target - 1e-9 or not slots_by_arrival.get((p, t)):
+                continue
+            arrivals[(p, t)] += place(p, t, target - avail)
+            avail = stock[p] + arrivals[(p, t)]
+            # short (capacity taken in the period the order had to be placed): order earlier
+            # and carry the stock, latest first
+            a = t - 1
+            while avail < target - 1e-9 and a >= 0:
+                if slots_by_arrival.get((p, a)):
+                    got = place(p, a, target - avail)
+                    if got > 0:
+                        arrivals[(p, a)] += got
+                        for u in range(a, t):
+                            inventory[(p, u)] += got
+                        stock[p] += got
+                        avail += got
+                a -= 1
+            # Silver-Meal: extend the lot while the cost per period falls
+            oc = min(terms[(k, p)]["order_cost"] for k in slots_by_arrival[(p, t)])
+            best_avg, h, carry, more = oc, 0, 0.0, 0.0
+            while t + h + 1 < T and h < 8:
+                nxt = need_t.get((p, t + h + 1), 0.0)
+                carry_next = carry + hold[p] * (h + 1) * nxt
+                avg = (oc + carry_next) / (h + 2)
+                if avg > best_avg or nxt <= 0:
+                    break
+                best_avg, carry, h = avg, carry_next, h + 1
+                more += nxt
+            lots[p] = more
+        for p, more in lots.items():
+            if more > 1e-9:
+                arrivals[(p, t)] += place(p, t, more)
+        for p in order:
+            avail = stock[p] + arrivals[(p, t)]
+            keep = ss.get((p, t), 0.0) if not inst.is_frozen(p, t) else 0.0
+            sellable = max(0.0, avail - keep)
+            floor_needed = 0.0
+            for margin, s, q in sorted(cells.get((p, t), []), reverse=True):
+                give = min(q, sellable)
+                served[(s, p, t)] = give
+                sellable -= give
+                if not inst.is_frozen(p, t):
+                    floor_needed += max(0.0, fr.get(s, 0.0) * q - give)
+            if floor_needed > 1e-6 or avail + 1e-9 < keep:
+                ok = False
+            stock[p] = avail - sum(served.get((s, p, t), 0.0) for _, s, _ in cells.get((p, t), []))
+            inventory[(p, t)] = stock[p]
+
+    for s, j in m.TIERS:
+        m.tier_chosen[s, j].set_value(1 if chosen.get(s) == j else 0)
+    for i in m.ORDER_SLOTS:
+        q = x.get(i, 0.0)
+        m.order_qty[i].set_value(q)
+        m.order_placed[i].set_value(1 if q > 0 else 0)
+    for k in m.K:
+        m.supplier_used[k].set_value(1 if k in used else 0)
+    for p in m.P:
+        for t in m.T:
+            m.inventory[p, t].set_value(max(0.0, inventory.get((p, t), 0.0)))
+    for i in m.DEMAND:
+        m.served[i].set_value(served.get(i, 0.0))
+    return ok
