@@ -200,6 +200,10 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2
+    # what the search found, read now: the LPs below re-use (and overwrite) the same HiGHS object
+    mip_x = np.array(h.getSolution().col_value) if has_solution and n else np.zeros(n)
+    mip_obj = info.objective_function_value
+    mip_bound = info.mip_dual_bound
     MS = highspy.HighsModelStatus
     if model_status == MS.kOptimal:
         status = Status.OPTIMAL
@@ -224,7 +228,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if start_ints is not None and status in (Status.FEASIBLE, Status.NO_SOLUTION_FOUND):
         fallback = _fixed_lp(h, is_int, start_ints)
         if fallback is not None:
-            better = status == Status.NO_SOLUTION_FOUND or fallback[1] < info.objective_function_value - 1e-9 * max(1.0, abs(fallback[1]))
+            better = status == Status.NO_SOLUTION_FOUND or fallback[1] < mip_obj - 1e-9 * max(1.0, abs(fallback[1]))
             if not better:
                 fallback = None
     if status == Status.NO_SOLUTION_FOUND and fallback is None:
@@ -234,7 +238,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         status = result.status = Status.FEASIBLE
         timings["heuristic_plan_used"] = 1.0
         x = fallback[0]
-        result.bound = sign * info.mip_dual_bound if abs(info.mip_dual_bound) < 1e50 else None
+        result.bound = sign * mip_bound if abs(mip_bound) < 1e50 else None
         result.objective = sign * float(c @ x + lp.offset_)
         result.gap = _gap(result.objective, result.bound)
         result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: the heuristic plan is returned"
@@ -247,9 +251,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         result.bound = sign * lp.offset_
         result.gap = 0.0
     else:
-        x = np.array(h.getSolution().col_value)
-        mip_obj = info.objective_function_value
-        result.bound = sign * (info.mip_dual_bound if is_int.any() else info.objective_function_value)
+        x = mip_x
+        result.bound = sign * (mip_bound if is_int.any() else mip_obj)
         duals_valid = not is_int.any()
         if is_int.any():
             t2 = time.perf_counter()

@@ -1,0 +1,207 @@
+"""Solve-performance benchmark: the planner route against the plain route, side by side, in one run.
+
+    python -m benchmarks.run                  # S, M, L (60 s each) and XL (300 s)
+    python -m benchmarks.run --sizes S M --time-limit 30
+    python -m benchmarks.run --write          # also rewrite benchmarks/RESULTS.md
+
+Instances are fixed seeded generator instances (13 weeks, 4 segments, 10
+suppliers, 3 tiers): S = 50 products, M = 200, L = 1,000, XL = 5,000.
+
+- **planner route**: ``planner.run.solve_instance`` — Pyomo model from ``models/``,
+  construction heuristic, hand-off through Pyomo's standard-form compiler into
+  highspy arrays, HiGHS, polish LP, extraction, independent verifier.
+- **plain route**: the same Pyomo model solved by ``SolverFactory('highs')`` with
+  default options (except the time limit) and no start.
+
+Each (size, route) runs in its own process so peak memory is its own. Printed per
+run: size, seconds per phase, time to the first feasible plan, profit and gap at
+10 s, 60 s and the end, peak memory; then the ratios plain / planner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SIZES = {"S": 50, "M": 200, "L": 1000, "XL": 5000}
+LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0}
+HERE = Path(__file__).resolve().parent
+
+
+def _instance_dir(size: str, root: Path) -> Path:
+    from instances.generator import generate, write_instance
+
+    path = root / f"bench-{size}"
+    if not (path / "demand.csv").exists():
+        write_instance(generate(products=SIZES[size], segments=4, suppliers=10, periods=13, seed=2026), path)
+    return path
+
+
+def _sample(trace: list[tuple[float, float | None, float | None]], at: float) -> tuple[float | None, float | None]:
+    """(profit, gap) of the best plan known at ``at`` seconds of search."""
+    best = (None, None)
+    for t, inc, gap in trace:
+        if t <= at and inc is not None:
+            best = (inc, gap)
+    return best
+
+
+def run_planner(path: Path, limit: float) -> dict:
+    from planner.loading import read_tables
+    from planner.run import solve_instance
+    from planner.solver import SolveOptions
+    from planner.validation import validate
+
+    t0 = time.perf_counter()
+    report = validate(read_tables(path))
+    load = time.perf_counter() - t0
+    trace: list[tuple[float, float | None, float | None]] = []
+    plan = solve_instance(report.instance, SolveOptions(time_limit=limit, progress=lambda p: trace.append((p.elapsed, p.incumbent, p.gap)), progress_interval=0.5))
+    k = plan.kpis
+    start = k.get("start_profit")
+    if start is not None:
+        trace.insert(0, (0.0, start, None))  # the heuristic plan exists before the search starts
+    end = (k.get("profit"), k.get("mip_gap"))
+    return {
+        "status": plan.status,
+        "rows": k.get("model_rows"), "columns": k.get("model_columns"), "binaries": k.get("model_binaries"),
+        "load": load, "build": k.get("build_seconds"), "start": k.get("start_seconds"), "handoff": k.get("handoff_seconds"),
+        "solve": k.get("solve_seconds"), "extract": k.get("extract_seconds"), "verify": k.get("verify_seconds"),
+        "first_plan": 0.0 if start is not None else k.get("first_plan_seconds"),
+        "at10": _sample(trace, 10), "at60": _sample(trace, 60), "end": end,
+        "heuristic_plan_used": k.get("heuristic_plan_used"),
+    }
+
+
+def run_plain(path: Path, limit: float) -> dict:
+    from models import build_model, select
+    from planner.loading import read_tables
+    from planner.validation import validate
+
+    t0 = time.perf_counter()
+    inst = validate(read_tables(path)).instance
+    load = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    m = build_model(inst, select())
+    build = time.perf_counter() - t1
+    from pyomo.contrib.solver.common.factory import SolverFactory
+
+    solver = SolverFactory("highs")  # what pyo.SolverFactory("highs") wraps: Pyomo's highspy interface
+    t2 = time.perf_counter()
+    try:
+        res = solver.solve(m, time_limit=limit, load_solutions=False, raise_exception_on_nonoptimal_result=False)
+        tc = str(res.termination_condition).split(".")[-1]
+        profit = res.incumbent_objective
+        bound = res.objective_bound
+        gap = abs(bound - profit) / max(abs(profit), 1e-9) if profit is not None and bound is not None and abs(bound) < 1e50 else None
+    except Exception as exc:  # report what the plain route gave, whatever it was
+        tc, profit, gap = f"error: {type(exc).__name__}: {exc}", None, None
+    wall = time.perf_counter() - t2
+    return {"status": tc, "load": load, "build": build, "handoff+solve": wall, "end": (profit, gap)}
+
+
+def child(size: str, route: str, root: str, limit: float) -> None:
+    path = _instance_dir(size, Path(root))
+    out = run_planner(path, limit) if route == "planner" else run_plain(path, limit)
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(out, default=str))
+
+
+def _fmt(v, money=False) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if money else f"{v:.2f}"
+    return str(v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--time-limit", type=float, default=None, help="override the per-size limits (seconds)")
+    ap.add_argument("--routes", nargs="+", default=["planner", "plain"], choices=["planner", "plain"])
+    ap.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md with this run")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        size, route, root = args.child
+        child(size, route, root, args.time_limit or LIMITS[size])
+        return
+    root = Path(tempfile.mkdtemp(prefix="planner-bench-"))
+    results: dict[tuple[str, str], dict] = {}
+    for size in args.sizes:
+        for route in args.routes:
+            limit = args.time_limit or LIMITS[size]
+            print(f"== {size} ({SIZES[size]} products), {route} route, time limit {limit:g}s", flush=True)
+            t = time.perf_counter()
+            p = subprocess.run([sys.executable, "-m", "benchmarks.run", "--child", size, route, str(root), "--time-limit", str(limit)],
+                               capture_output=True, text=True, cwd=HERE.parent)
+            line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")), None)
+            if line is None:
+                print(p.stdout[-2000:], p.stderr[-3000:])
+                results[(size, route)] = {"status": f"crashed (exit {p.returncode})"}
+                continue
+            r = json.loads(line[7:])
+            r["wall"] = time.perf_counter() - t
+            results[(size, route)] = r
+            print(json.dumps(r), flush=True)
+    md = table(results, args)
+    print(md)
+    if args.write:
+        (HERE / "RESULTS.md").write_text(md)
+
+
+def table(results, args) -> str:
+    cpu = "unknown"
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python -m benchmarks.run {' '.join(sys.argv[1:]).replace('--write', '').strip()}`.",
+        f"Machine: {os.cpu_count()} cores ({cpu}), {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, Python {platform.python_version()}, {platform.system()}.",
+        "Instances: seeded generator (seed 2026), 13 weeks, 4 segments, 10 suppliers, 3 tiers. Money in the instance's currency; profit is the objective (higher is better); gap = (bound - profit) / profit.",
+        "",
+        "## Planner route",
+        "",
+        "| size | rows / columns / binaries | load+validate s | build s | heuristic s | hand-off s | solve s | extract s | verify s | first plan s | profit @10 s (gap) | profit @60 s (gap) | profit at end (gap) | status | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def pg(pair):
+        p, g = pair if pair else (None, None)
+        return "–" if p is None else f"{p:,.0f} ({'–' if g is None else f'{g:.2%}'})"
+
+    for size in args.sizes:
+        r = results.get((size, "planner"))
+        if not r or "rows" not in r:
+            continue
+        lines.append(
+            f"| {size} ({SIZES[size]}) | {r['rows']:,} / {r['columns']:,} / {r['binaries']:,} | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['start'])} | {_fmt(r['handoff'])} | {_fmt(r['solve'])} | {_fmt(r['extract'])} | {_fmt(r['verify'])} | {_fmt(r['first_plan'])} | {pg(r['at10'])} | {pg(r['at60'])} | {pg(r['end'])} | {r['status']}{' (heuristic plan)' if r.get('heuristic_plan_used') else ''} | {r['peak_mb']:,.0f} |"
+        )
+    lines += ["", "## Plain route (same model, `SolverFactory('highs')`, default options, no start)", "",
+              "| size | load+validate s | build s | hand-off + solve s | profit at end (gap) | termination | peak MB | planner / plain profit | planner / plain seconds to a first plan |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for size in args.sizes:
+        r, q = results.get((size, "plain")), results.get((size, "planner"))
+        if not r or "load" not in r:
+            continue
+        ratio = "–"
+        if q and q.get("end") and r.get("end") and q["end"][0] and r["end"][0]:
+            ratio = f"{q['end'][0] / r['end'][0]:.3f}"
+        lines.append(f"| {size} ({SIZES[size]}) | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['handoff+solve'])} | {pg(r['end'])} | {r['status']} | {r['peak_mb']:,.0f} | {ratio} | {'plain found none' if not r['end'][0] else '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
