@@ -154,6 +154,7 @@ def solve_cmd(
     options: OptionsFile = None,
     models: ModelsDir = None,
     explain: Annotated[bool, typer.Option("--explain", help="Add shadow prices of the limits and why each segment got its tier (extra solves).")] = False,
+    with_frontier: Annotated[bool, typer.Option("--frontier", help="Add the profit/service trade-off frontier to the report (extra solves).")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
     """Plan an instance: choose service tiers, inventory and orders to maximise profit.
@@ -199,11 +200,16 @@ def solve_cmd(
                 extra["tier_reasons"] = tier_reasons(inst, plan, SolveOptions(time_limit=time_limit, mip_gap=mip_gap), model_options, models)
                 for name, df in extra.items():
                     df.to_csv(out / f"{name}.csv", index=False)
-            from planner.insight import profitability
+            from planner.insight import frontier, profitability
             from planner.report import write_report
 
+            front = None
+            if with_frontier:
+                err.print("tracing the trade-off frontier...", highlight=False)
+                front = frontier(inst, None, SolveOptions(time_limit=time_limit, mip_gap=mip_gap), model_options, models)
+                front.to_csv(out / "frontier.csv", index=False)
             profitability(inst, plan.tables, plan.kpis).to_csv(out / "profitability.csv", index=False)
-            write_report(out, inst, plan, extra)
+            write_report(out, inst, plan, extra, frontier=front)
         except Exception as exc:  # the plan is written; a failed report must not hide it
             if debug:
                 traceback.print_exc()

@@ -25,6 +25,14 @@ from planner.instance import Instance  # noqa: E402
 MONEY = "{:,.2f}".format
 
 
+def _kpi(name: str, v: Any) -> str:
+    if name == "mip_gap" and isinstance(v, (int, float)):
+        return f"{v:.3%}"
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return MONEY(v)
+    return html.escape(str(v))
+
+
 def _figure_inventory(inst: Instance, tables) -> plt.Figure:
     inv = tables["inventory"].copy()
     inv["period"] = inv["period"].astype(str)
@@ -74,7 +82,7 @@ def _figure_service(tables) -> plt.Figure:
     ax.barh(labels, s["lost"], left=s["served"], label="lost", color="tab:red")
     ax.set_title("Served and lost demand by segment (tier)")
     ax.set_xlabel("units over the horizon")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(s) < 4 else -0.12), ncol=2, frameon=False)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return fig
@@ -117,7 +125,8 @@ def _png(fig: plt.Figure) -> bytes:
 
 def _table(df: pd.DataFrame, max_rows: int = 60) -> str:
     more = f"<p class=note>{len(df) - max_rows} more rows in the workbook.</p>" if len(df) > max_rows else ""
-    return df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}", border=0, classes="t", na_rep="–") + more
+    body = df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}", border=0, classes="t", na_rep="–")
+    return f'<div class=w>{body}</div>{more}'
 
 
 def write_report(out: str | Path, inst: Instance, plan, extra: dict[str, pd.DataFrame] | None = None, frontier: pd.DataFrame | None = None) -> Path:
@@ -152,7 +161,7 @@ def write_report(out: str | Path, inst: Instance, plan, extra: dict[str, pd.Data
 
     k = plan.kpis
     kpi_rows = "".join(
-        f"<tr><td>{html.escape(name.replace('_', ' '))}</td><td class=n>{MONEY(k[name]) if isinstance(k.get(name), (int, float)) and not isinstance(k.get(name), bool) else html.escape(str(k.get(name)))}</td></tr>"
+        f"<tr><td>{html.escape(name.replace('_', ' '))}</td><td class=n>{_kpi(name, k.get(name))}</td></tr>"
         for name in ["status", "profit", "revenue", "purchase_cost", "order_cost", "supplier_fixed_cost", "holding_cost", "cost_to_serve", "lost_sale_penalty", "tier_net_value", "mip_gap", "solve_seconds"]
         if name in k
     )
@@ -176,7 +185,7 @@ def write_report(out: str | Path, inst: Instance, plan, extra: dict[str, pd.Data
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>Plan report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}h1{{margin-bottom:0}}
 table.t{{border-collapse:collapse;font-size:13px;margin:.5em 0}}table.t td,table.t th{{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}}
-table.t th{{background:#f3f3f3}}td.n{{text-align:right}}.kpi td{{padding:2px 10px}}img{{max-width:100%}}.note{{color:#666;font-size:13px}}</style></head><body>
+table.t th{{background:#f3f3f3}}td.n{{text-align:right}}.kpi td{{padding:2px 10px}}img{{max-width:100%}}.note{{color:#666;font-size:13px}}.w{{overflow-x:auto}}</style></head><body>
 <h1>Plan report</h1><p class=note>{html.escape(inst.describe())} · status <b>{html.escape(plan.status)}</b> · fill rate {fr:.1%} · written {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC</p>
 <h2>Key figures (money over the horizon)</h2><table class=kpi>{kpi_rows}</table>
 {''.join(sections)}

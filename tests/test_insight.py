@@ -218,5 +218,6 @@ def test_cli_insight_commands(tmp_path):
     scen.write_text(json.dumps({"changes": [{"type": "rain"}]}))
     res = r.invoke(app, ["scenario", str(TINY), str(scen)])
     assert res.exit_code == 2 and "unknown type 'rain'" in res.output
-    res = r.invoke(app, ["solve", str(TINY), "--out", str(tmp_path / "e"), "--explain"])
+    res = r.invoke(app, ["solve", str(TINY), "--out", str(tmp_path / "e"), "--explain", "--frontier"])
     assert res.exit_code == 0 and (tmp_path / "e" / "shadow_prices.csv").exists() and (tmp_path / "e" / "tier_reasons.csv").exists()
+    assert (tmp_path / "e" / "frontier.png").exists() and "Trade-off frontier" in (tmp_path / "e" / "report.html").read_text()

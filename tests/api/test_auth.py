@@ -34,3 +34,15 @@ def test_keys_scopes_and_tenants(tmp_path, caplog):
         wait(c, a, headers=acme)
         wait(c, b, headers=globex)
     assert "acme-key" not in caplog.text and "globex-key" not in caplog.text
+
+
+def test_hashed_keys_file(tmp_path):
+    import hashlib
+    import json
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps([{"tenant": "initech", "key_sha256": hashlib.sha256(b"tps-report").hexdigest(), "scopes": ["read"]}]))
+    with make_client(tmp_path, api_keys_file=str(keys)) as c:
+        assert c.get("/v1/runs", headers={"X-API-Key": "tps-report"}).status_code == 200
+        assert c.post("/v1/runs", json=tiny(), headers={"X-API-Key": "tps-report"}).status_code == 403
+        assert c.get("/v1/runs").status_code == 401
