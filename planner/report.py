@@ -82,7 +82,7 @@ def _figure_service(tables) -> plt.Figure:
     ax.barh(labels, s["lost"], left=s["served"], label="lost", color="tab:red")
     ax.set_title("Served and lost demand by segment (tier)")
     ax.set_xlabel("units over the horizon")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25 if len(s) < 4 else -0.12), ncol=2, frameon=False)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     return fig

@@ -113,40 +113,39 @@ def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str]) -> 
     served: dict[tuple[str, str, int], float] = {}
     ok = True
 
+    def room(k: str, p: str, t0: int) -> float:
+        """Units of p that supplier k can still take in placement period t0 (capacity, budget, big-M)."""
+        r = terms[(k, p)]
+        first = x[(k, p, t0)] == 0
+        free = (cap_left[(k, t0)] - r["order_capacity_use"] * first) / r["capacity_use"] if r["capacity_use"] > 0 else math.inf
+        if r["unit_cost"] > 0:
+            free = min(free, (budget_left[t0] - r["order_cost"] * first) / r["unit_cost"])
+        return min(free, m.order_max_qty[k, p, t0] - x[(k, p, t0)])
+
     def place(p: str, a: int, amount: float) -> float:
         """Order ``amount`` (at least) of p to arrive in period a; returns what was placed."""
         placed = 0.0
         tried: set[str] = set()
         while amount - placed > 1e-9:
-            best, best_cost = None, math.inf
+            best, best_cost, best_q = None, math.inf, 0.0
             for k in slots_by_arrival.get((p, a), []):
                 if k in tried:
                     continue
                 r = terms[(k, p)]
                 t0 = a - inst.lead_time[k]
-                room = (cap_left[(k, t0)] - r["order_capacity_use"]) / r["capacity_use"] if r["capacity_use"] > 0 else math.inf
-                if r["unit_cost"] > 0:
-                    room = min(room, (budget_left[t0] - r["order_cost"]) / r["unit_cost"])
-                room = min(room, m.order_max_qty[k, p, t0] - x[(k, p, t0)])
-                want = max(amount - placed, r["moq"] if x[(k, p, t0)] == 0 else 0.0)
-                if room < want - 1e-9 and (room < r["moq"] - 1e-9 or room <= 1e-9):
+                first = x[(k, p, t0)] == 0
+                q = min(max(amount - placed, r["moq"] if first else 0.0), room(k, p, t0))
+                if q <= 1e-9 or (first and q < r["moq"] - 1e-9):
                     continue
-                q = min(want, room)
-                cost = r["unit_cost"] + (r["order_cost"] * (x[(k, p, t0)] == 0) + (0.0 if k in used else fixed[k])) / max(q, 1e-9)
+                cost = r["unit_cost"] + (r["order_cost"] * first + (0.0 if k in used else fixed[k])) / q
                 if cost < best_cost:
-                    best, best_cost = k, cost
+                    best, best_cost, best_q = k, cost, q
             if best is None:
                 break
             tried.add(best)
             r = terms[(best, p)]
             t0 = a - inst.lead_time[best]
-            room = (cap_left[(best, t0)] - r["order_capacity_use"] * (x[(best, p, t0)] == 0)) / r["capacity_use"] if r["capacity_use"] > 0 else math.inf
-            if r["unit_cost"] > 0:
-                room = min(room, (budget_left[t0] - r["order_cost"] * (x[(best, p, t0)] == 0)) / r["unit_cost"])
-            room = min(room, m.order_max_qty[best, p, t0] - x[(best, p, t0)])
-            q = min(max(amount - placed, r["moq"] if x[(best, p, t0)] == 0 else 0.0), room)
-            if q <= 1e-9:
-                continue
+            q = best_q
             first = x[(best, p, t0)] == 0
             x[(best, p, t0)] += q
             cap_left[(best, t0)] -= r["capacity_use"] * q + (r["order_capacity_use"] if first else 0.0)

@@ -19,7 +19,7 @@ from api import db
 from api.auth import Principal
 from api.deps import check_submission, read_principal, read_submission, request_hash, write_principal
 from api.problems import Problem
-from api.schemas import RunList, RunOut, RunStatus, SubmitRun
+from api.schemas import RunList, RunOut, RunStatus
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -320,4 +320,3 @@ async def solve_now(request: Request, who: Annotated[Principal, Depends(write_pr
     return JSONResponse({"run": out, "plan": run.result}, status_code=200)
 
 
-_ = SubmitRun  # referenced by SUBMIT_BODY's $ref; registered in main.py
