@@ -48,8 +48,9 @@ def build(m, inst, params):
         for j in tiers_of[s]:
             if k[s, j] > 0:
                 coef[p, tt][s, j] = coef[p, tt].get((s, j), 0.0) + k[s, j] * sigma
+    position = {p: i for i, p in enumerate(inst.product_ids)}
     cells = [(p, tt) for (p, tt) in coef if not inst.is_frozen(p, tt)]
-    m.SAFETY_STOCK_CELLS = pyo.Set(dimen=2, ordered=True, initialize=sorted(cells, key=lambda c: (inst.product_ids.index(c[0]), c[1])))
+    m.SAFETY_STOCK_CELLS = pyo.Set(dimen=2, ordered=True, initialize=sorted(cells, key=lambda c: (position[c[0]], c[1])))
     m.safety_stock_target = pyo.Expression(
         list(coef), rule=lambda m, p, tt: sum(c * m.tier_chosen[sj] for sj, c in coef[p, tt].items())
     )

@@ -214,9 +214,12 @@ def solve_cmd(
             if debug:
                 traceback.print_exc()
             err.print(f"[yellow]warning:[/yellow] the report could not be written: {type(exc).__name__}: {exc}")
-    elif out is not None:
+    elif out is not None:  # no plan: the outcome, and for an infeasible run what would have to give
+        import json
+
         out.mkdir(parents=True, exist_ok=True)
         plan.kpi_table().to_csv(out / "kpis.csv", index=False)
+        (out / "plan.json").write_text(json.dumps(plan.to_json_dict(), indent=1), encoding="utf-8")
     _summary(plan, out if out is not None else None)
     if plan.status in ("optimal", "feasible"):
         raise typer.Exit(EXIT_PLAN)

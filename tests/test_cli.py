@@ -90,6 +90,9 @@ def test_infeasible_exits_3(tmp_path):
     assert r.exit_code == 3
     assert "infeasible" in r.output
     assert pd.read_csv(tmp_path / "plan" / "kpis.csv").set_index("kpi").at["status", "value"] == "infeasible"
+    doc = json.loads((tmp_path / "plan" / "plan.json").read_text())
+    assert doc["status"] == "infeasible" and doc["explanation"]["relaxations"]
+    assert "what would have to give" in r.output
 
 
 def test_time_limit_without_a_plan_is_reported_not_crashed(tmp_path):
