@@ -7,7 +7,6 @@ find to the report (they never stop at the first problem).
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 

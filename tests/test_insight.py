@@ -97,8 +97,6 @@ def test_scenario_changes_and_their_errors():
 
 
 def _fixed_lp_profit(inst, tables):
-    import pyomo.environ as pyo
-
     from models import build_model, select
     from planner.solver import solve_model
 
