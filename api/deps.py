@@ -94,8 +94,8 @@ async def _read_multipart(request: Request) -> tuple[RawTables, RunOptions]:
     return raw, options
 
 
-def check_submission(raw: RawTables, options: RunOptions, models_dirs) -> None:
-    """Validate the instance and the model options; 422 with every problem if anything is wrong."""
+def submission_problems(raw: RawTables, options: RunOptions, models_dirs):
+    """The validator's report and every error of the request: data, model options, scenario changes."""
     from models import OptionsError, select
 
     report = validate(raw)
@@ -104,6 +104,21 @@ def check_submission(raw: RawTables, options: RunOptions, models_dirs) -> None:
         select({"constraints": options.constraints} if options.constraints else None, models_dirs)
     except OptionsError as exc:
         errors += _problems(exc.problems)
+    analysis = options.analysis
+    if analysis is not None and analysis.kind == "scenario" and report.ok:
+        from planner.insight import apply_scenario
+
+        try:
+            changed = validate(apply_scenario(raw, report.instance.periods, analysis.changes or []))
+            errors += [{**e, "message": f"after the scenario's changes: {e['message']}"} for e in _problems(changed.errors)]
+        except (ValueError, KeyError, TypeError) as exc:
+            errors.append({"table": None, "row": None, "column": "options.analysis.changes", "message": str(exc), "severity": "error"})
+    return report, errors
+
+
+def check_submission(raw: RawTables, options: RunOptions, models_dirs) -> None:
+    """Validate the instance and the model options; 422 with every problem if anything is wrong."""
+    _, errors = submission_problems(raw, options, models_dirs)
     if errors:
         raise Problem(422, "Invalid instance", f"{len(errors)} problem(s); nothing was solved", errors=errors)
 

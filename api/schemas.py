@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,7 +37,7 @@ class Analysis(BaseModel):
         description="value_of_integration: CRM-led, SCM-led and integrated side by side; frontier: profit against the overall "
         "fill-rate floor; scenario: named changes solved and compared with the base; explain: the plan plus shadow prices and tier reasons."
     )
-    floors: list[float] | None = Field(None, description="frontier: the overall fill-rate floors to solve.")
+    floors: list[Annotated[float, Field(ge=0, le=1)]] | None = Field(None, description="frontier: the overall fill-rate floors to solve.")
     changes: list[dict[str, Any]] | None = Field(None, description='scenario: e.g. [{"type": "supplier_down", "supplier": "S01", "periods": ["2026-W50"]}].')
 
 

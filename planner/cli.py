@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -56,6 +57,7 @@ def _families(options: dict | None, models: list[Path] | None):
         raise typer.Exit(EXIT_INVALID)
 
 
+InstanceArg = Annotated[Path, typer.Argument(help="The instance: a folder of CSV files, an .xlsx workbook or a .json file.")]
 OptionsFile = Annotated[Optional[Path], typer.Option("--options", help="JSON file of model options, e.g. {\"constraints\": {\"single_sourcing\": {}}}.")]
 ModelsDir = Annotated[Optional[list[Path]], typer.Option("--models", help="Folder of extra constraint families (also PLANNER_MODELS_PATH); repeatable.")]
 
@@ -80,7 +82,7 @@ def _load_valid(instance: Path) -> ValidationReport:
 
 
 @app.command("validate")
-def validate_cmd(instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")]) -> None:
+def validate_cmd(instance: InstanceArg) -> None:
     """Check an instance and report every data problem at once (table, row, column, reason)."""
     report = _load_valid(instance)
     console.print(f"[green]valid[/green]: {report.instance.describe()}, {len(report.warnings)} warning(s)")
@@ -145,7 +147,7 @@ def _summary(plan, out: Path | None) -> None:
 
 @app.command("solve")
 def solve_cmd(
-    instance: Annotated[Path, typer.Argument(help="Folder of CSV files, .xlsx workbook or .json file.")],
+    instance: InstanceArg,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the plan to.")] = None,
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search.")] = None,
     mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")] = 1e-3,
@@ -264,6 +266,26 @@ def verify_cmd(
     console.print(f"[green]plan verified[/green]: every constraint holds; recomputed profit {check.profit:,.2f}")
 
 
+def _insight_inputs(instance: Path, options: Path | None, models: list[Path] | None):
+    """The validated instance and model options of an analysis command (exit 2 on either problem)."""
+    inst = _load_valid(instance).instance
+    model_options = _model_options(options)
+    _families(model_options, models)
+    return inst, model_options
+
+
+@contextmanager
+def _located_errors():
+    """A family that cannot apply to the data (found while building) is a data error, exit 2."""
+    from models import OptionsError
+
+    try:
+        yield
+    except OptionsError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_INVALID)
+
+
 def _solve_opts(time_limit, mip_gap):
     from planner.solver import SolveOptions
 
@@ -285,7 +307,7 @@ MipGap = Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative
 
 @app.command("value")
 def value_cmd(
-    instance: Annotated[Path, typer.Argument(help="The instance.")],
+    instance: InstanceArg,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the comparison tables and the integrated plan's report.")] = None,
     time_limit: TimeLimit = None,
     mip_gap: MipGap = 1e-3,
@@ -296,9 +318,9 @@ def value_cmd(
     from planner.insight import value_of_integration
     from planner.report import write_report
 
-    inst = _load_valid(instance).instance
-    mo = _model_options(options)
-    v = value_of_integration(inst, _solve_opts(time_limit, mip_gap), mo, models)
+    inst, mo = _insight_inputs(instance, options, models)
+    with _located_errors():
+        v = value_of_integration(inst, _solve_opts(time_limit, mip_gap), mo, models)
     _show(v.kpis, "Value of integration")
     _show(v.segments, "Tiers and profit contribution by segment")
     for versus, label in (("crm_led", "CRM-led (every segment at its highest tier)"), ("scm_led", "SCM-led (every segment at its lowest allowed tier)")):
@@ -318,7 +340,7 @@ def value_cmd(
 
 @app.command("frontier")
 def frontier_cmd(
-    instance: Annotated[Path, typer.Argument(help="The instance.")],
+    instance: InstanceArg,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for frontier.csv and frontier.png.")] = None,
     floors: Annotated[Optional[str], typer.Option("--floors", help="Comma-separated overall fill-rate floors, e.g. 0.9,0.95,0.99.")] = None,
     time_limit: TimeLimit = None,
@@ -330,13 +352,16 @@ def frontier_cmd(
     from planner.insight import frontier
     from planner.report import _png, figure_frontier
 
-    inst = _load_valid(instance).instance
+    inst, mo = _insight_inputs(instance, options, models)
     try:
         fl = [float(x) for x in floors.split(",")] if floors else None
+        if fl is not None and not all(0 <= f <= 1 for f in fl):
+            raise ValueError
     except ValueError:
-        _print_problems([Problem("error", "options", None, "floors", f"not a list of numbers: {floors!r}")])
+        _print_problems([Problem("error", "options", None, "floors", f"not a list of fill rates between 0 and 1: {floors!r}")])
         raise typer.Exit(EXIT_INVALID)
-    front = frontier(inst, fl, _solve_opts(time_limit, mip_gap), _model_options(options), models)
+    with _located_errors():
+        front = frontier(inst, fl, _solve_opts(time_limit, mip_gap), mo, models)
     _show(front, "Profit against service (chosen = the integrated plan)")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -361,8 +386,7 @@ def scenario_cmd(
     from planner.insight import apply_scenario, compare_plans
     from planner.run import solve_instance
 
-    report = _load_valid(instance)
-    inst = report.instance
+    inst, mo = _insight_inputs(instance, options, models)
     try:
         doc = json.loads(scenario.read_text())
         raw = apply_scenario(read_tables(instance), inst.periods, doc.get("changes", []))
@@ -373,9 +397,9 @@ def scenario_cmd(
     if not rep2.ok:
         _print_problems(rep2.errors)
         raise typer.Exit(EXIT_INVALID)
-    mo = _model_options(options)
-    base = solve_instance(inst, _solve_opts(time_limit, mip_gap), mo, models)
-    other = solve_instance(rep2.instance, _solve_opts(time_limit, mip_gap), mo, models)
+    with _located_errors():
+        base = solve_instance(inst, _solve_opts(time_limit, mip_gap), mo, models)
+        other = solve_instance(rep2.instance, _solve_opts(time_limit, mip_gap), mo, models)
     name = doc.get("name", scenario.stem)
     console.print(f"base: {base.status}, scenario {name!r}: {other.status}", highlight=False)
     if not (base.tables and other.tables):

@@ -213,6 +213,11 @@ def test_cli_insight_commands(tmp_path):
     assert "Tiers changed" in res.output
     res = r.invoke(app, ["diff", str(tmp_path / "sc" / "base"), str(tmp_path / "sc" / "slow_down")])
     assert res.exit_code == 0 and "Order lines changed" in res.output
+    res = r.invoke(app, ["frontier", str(TINY), "--floors", "0.9,1.5"])
+    assert res.exit_code == 2 and "between 0 and 1" in res.output
+    (tmp_path / "bad.json").write_text(json.dumps({"constraints": {"nope": {}}}))
+    res = r.invoke(app, ["value", str(TINY), "--options", str(tmp_path / "bad.json")])
+    assert res.exit_code == 2 and "unknown constraint family 'nope'" in res.output
     scen.write_text(json.dumps({"changes": [{"type": "rain"}]}))
     res = r.invoke(app, ["scenario", str(TINY), str(scen)])
     assert res.exit_code == 2 and "unknown type 'rain'" in res.output

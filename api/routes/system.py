@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 
 from api import db
 from api.auth import Principal
-from api.deps import _problems, read_principal, read_submission
+from api.deps import _problems, read_principal, read_submission, submission_problems
 from api.routes.runs import SUBMIT_BODY
 from api.schemas import ValidationOut
-from planner.validation import validate
 
 router = APIRouter()
 
@@ -22,15 +21,7 @@ router = APIRouter()
 async def validate_instance(request: Request, who: Annotated[Principal, Depends(read_principal)]):
     """The validator's full report (the same messages as `planner validate`); 200 whether or not the data is valid."""
     raw, options = await read_submission(request)
-    report = await asyncio.to_thread(validate, raw)
-    errors = _problems(report.errors)
-    if options.constraints:
-        from models import OptionsError, select
-
-        try:
-            select({"constraints": options.constraints}, request.app.state.executor.conf.get("models_dirs"))
-        except OptionsError as exc:
-            errors += _problems(exc.problems)
+    report, errors = await asyncio.to_thread(submission_problems, raw, options, request.app.state.executor.conf.get("models_dirs"))
     return ValidationOut(valid=not errors, errors=errors, warnings=_problems(report.warnings))
 
 

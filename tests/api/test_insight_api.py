@@ -39,5 +39,9 @@ def test_analysis_runs(client):
     ex = client.get(f"/v1/runs/{e}/analysis").json()["tables"]
     assert ex["shadow_prices"][0]["supplier"] == "Fast" and ex["shadow_prices"][0]["value_per_unit"] == pytest.approx(3)
     assert "tier value" in client.get(f"/v1/runs/{e}/report").text.lower()
-    bad = client.post("/v1/runs", json=tiny(analysis={"kind": "astrology"}))
-    assert bad.status_code == 422
+    for analysis in ({"kind": "astrology"}, {"kind": "frontier", "floors": [0.9, 1.5]}, {"kind": "scenario", "changes": [{"type": "rain"}]},
+                     {"kind": "scenario", "changes": [{"type": "supplier_down", "supplier": "Nobody", "periods": ["W1"]}]}):
+        bad = client.post("/v1/runs", json=tiny(analysis=analysis))
+        assert bad.status_code == 422, analysis
+        assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "unknown type 'rain'" in client.post("/v1/runs", json=tiny(analysis={"kind": "scenario", "changes": [{"type": "rain"}]})).text
