@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from importlib.metadata import PackageNotFoundError, version
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Hashable
 
 import pyomo.environ as pyo
 
@@ -28,6 +29,21 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:  # running from a source tree
             out[pkg] = "unknown"
     return out
+
+
+def product_blocks(inst: Instance) -> Callable[[Any], Hashable | None]:
+    """The product a model variable belongs to (the first product id in its index), or None
+    for variables shared by all products (tiers, supplier use): fix-and-optimise's blocks."""
+    products = set(inst.product_ids)
+
+    def block(v) -> Hashable | None:
+        index = v.index()
+        for e in index if isinstance(index, tuple) else (index,):
+            if e in products:
+                return e
+        return None
+
+    return block
 
 
 def solve_instance(
@@ -48,6 +64,8 @@ def solve_instance(
     from models import build_model, select, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
 
     options = options or SolveOptions()
+    if options.blocks is None:
+        options = replace(options, blocks=product_blocks(inst))
     families = select(model_options, models_dirs)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -70,6 +88,9 @@ def solve_instance(
     base = {
         "start_profit": start_profit,
         "heuristic_plan_used": bool(result.timings.get("heuristic_plan_used", 0.0)),
+        "plan_source": result.plan_source or None,
+        "improve_seconds": result.timings.get("improve"),
+        "improve_blocks": result.timings.get("improve_blocks"),
         "mip_gap": result.gap,
         "best_bound": result.bound,
         **{f"model_{k}": v for k, v in result.size.items()},

@@ -16,16 +16,17 @@ recomputed exactly for those decisions.
 from __future__ import annotations
 
 import enum
-import os
-import sys
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Hashable
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from planner.improve import improve
+from planner.standard_form import StandardForm, compile_model, new_highs
 
 
 class Status(str, enum.Enum):
@@ -57,7 +58,12 @@ class SolveOptions:
     progress: Callable[[Progress], None] | None = None
     progress_interval: float = 1.0  # seconds between progress reports
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
-    start: bool = True  # hand the variables' current values (a heuristic plan) to HiGHS as its start
+    start: bool = True  # the variables' current values are a heuristic plan: keep it as the fallback plan
+    # Fix-and-optimise (planner/improve.py) beside HiGHS on large models: ``blocks`` maps a
+    # variable to its block (the product it belongs to; None = shared by all products).
+    blocks: Callable[[object], Hashable | None] | None = None
+    improve: bool = True
+    improve_min_binaries: int = 20000  # below this HiGHS alone does better with both cores
 
 
 @dataclass
@@ -70,32 +76,7 @@ class SolveResult:
     timings: dict[str, float] = field(default_factory=dict)
     size: dict[str, int] = field(default_factory=dict)
     highs_status: str = ""
-
-
-_banner_shown = False
-
-
-def new_highs() -> highspy.Highs:
-    """A Highs instance; HiGHS prints a copyright banner to fd 1 on the first one of a
-    process, which would land in the middle of a CLI's output or a JSON stream."""
-    global _banner_shown
-    if _banner_shown:
-        return highspy.Highs()
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    _banner_shown = True
-    return h
-
-
-def _inf(v: float | None, sign: float) -> float:
-    return sign * highspy.kHighsInf if v is None else float(v)
+    plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
 
 
 def _gap(obj: float | None, bound: float | None) -> float | None:
@@ -109,35 +90,11 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     options = options or SolveOptions()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    # HiGHS always minimises here; the model's objective is sign * HiGHS's.
-    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    sf, standard, sign = compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
     cols = sf.columns
     n, nrows = len(cols), len(sf.rows)
-    A = sf.A.tocsc()
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = n
-    lp.num_row_ = nrows
-    obj = m.component_data_objects(pyo.Objective, active=True).__next__()
-    sign = -1.0 if obj.sense == pyo.maximize else 1.0  # model objective = sign * HiGHS objective
-    c = sf.c.toarray().ravel() if n else np.zeros(0)
-    lp.col_cost_ = c
-    lp.offset_ = float(sf.c_offset[0]) if len(sf.c_offset) else 0.0
-    lp.sense_ = highspy.ObjSense.kMinimize
-    lp.col_lower_ = np.array([_inf(v.lb, -1) for v in cols], dtype=float)
-    lp.col_upper_ = np.array([_inf(v.ub, +1) for v in cols], dtype=float)
-    mult = np.array([r[1] for r in sf.rows], dtype=int)
-    rhs = np.asarray(sf.rhs, dtype=float)
-    inf = highspy.kHighsInf
-    lp.row_lower_ = np.where(mult == 1, -inf, rhs)
-    lp.row_upper_ = np.where(mult == -1, inf, rhs)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr
-    lp.a_matrix_.index_ = A.indices
-    lp.a_matrix_.value_ = A.data
-    is_int = np.array([v.is_integer() for v in cols], dtype=bool)
-    if is_int.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in is_int]
+    A, c, is_int = standard.A, standard.c, standard.is_int
+    lp = standard.highs_lp()
 
     h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
@@ -147,19 +104,32 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if options.threads:
         h.setOptionValue("threads", int(options.threads))
     h.passModel(lp)
-    # A heuristic plan in the variables' values is kept as the fallback plan. It is not handed
-    # to HiGHS with setSolution: HiGHS 1.16 can misjudge a start's objective in its presolved
-    # space (an objective offset left out) and stop at it as "optimal" — seen on OR-Library
-    # cap61 and cap113 (cf. HiGHS issue #2439).
-    start_ints = None
-    if options.start and n and all(v.value is not None for v in cols if v.is_integer()):
-        start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
-    timings["handoff"] = time.perf_counter() - t0
     size = {"rows": nrows, "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(A.nnz)}
+    # A heuristic plan in the variables' values becomes a plan of its own: its integer
+    # decisions with the best continuous ones (an LP). It is not handed to HiGHS with
+    # setSolution: HiGHS 1.16 can misjudge a start's objective in its presolved space (an
+    # objective offset left out) and stop at it as "optimal" — seen on OR-Library cap61 and
+    # cap113 (cf. HiGHS issue #2439). It is the fallback plan, and fix-and-optimise's start.
+    timings["handoff"] = time.perf_counter() - t0
+    own: tuple[np.ndarray, float] | None = None  # (x, HiGHS objective) of the best plan found outside HiGHS
+    if options.start and n and is_int.any() and all(v.value is not None for v in cols if v.is_integer()):
+        start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
+        ts = time.perf_counter()
+        own = _fixed_lp(standard, start_ints)
+        timings["start_lp"] = time.perf_counter() - ts
+    source = "heuristic"
+    improving = (
+        own is not None
+        and options.improve
+        and options.blocks is not None
+        and int(is_int.sum()) >= options.improve_min_binaries
+        and (options.time_limit is None or options.time_limit > 1.0)
+    )
 
     last = [0.0]
     first_plan: list[float] = []
     searching = [True]  # the callbacks only act on the MIP search, not on the LPs after it
+    best_own = [own[1] if own is not None else np.inf]  # shared with the progress report
 
     def on_interrupt(e):
         if not searching[0]:
@@ -174,7 +144,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         if options.progress is not None and now - last[0] >= options.progress_interval:
             last[0] = now
             out = e.data_out
-            inc = sign * out.mip_primal_bound if abs(out.mip_primal_bound) < 1e50 else None
+            primal = min(out.mip_primal_bound, best_own[0])
+            inc = sign * primal if abs(primal) < 1e50 else None
             bnd = sign * out.mip_dual_bound if abs(out.mip_dual_bound) < 1e50 else None
             options.progress(Progress(out.running_time, inc, bnd, _gap(inc, bnd)))
 
@@ -189,7 +160,32 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         h.cbMipImprovingSolution.subscribe(on_solution)
 
     t1 = time.perf_counter()
-    h.run()
+    if improving:
+        # HiGHS searches (and proves a bound) in a thread of its own — it releases the GIL —
+        # while this thread improves the heuristic plan block by block.
+        search = threading.Thread(target=h.run, name="highs-search", daemon=True)
+        search.start()
+        budget = np.inf if options.time_limit is None else options.time_limit - (time.perf_counter() - t1)
+        user_stop = options.should_stop
+
+        def on_improved(_elapsed: float, objective: float) -> None:
+            best_own[0] = objective
+
+        block_of = [options.blocks(v) for v in cols]
+        ti = time.perf_counter()
+        fo = improve(
+            standard, own[0], block_of, budget,
+            should_stop=lambda: not search.is_alive() or (user_stop is not None and user_stop()),
+            on_improved=on_improved,
+        )
+        timings["improve"] = time.perf_counter() - ti
+        timings["improve_blocks"] = float(fo.blocks_solved)
+        timings["improve_blocks_better"] = float(fo.blocks_improved)
+        if fo.objective < own[1] - 1e-9 * max(1.0, abs(own[1])):
+            own, source = (fo.x, fo.objective), "fix_and_optimise"
+        search.join()
+    else:
+        h.run()
     timings["solve"] = time.perf_counter() - t1
     searching[0] = False
     for cb in (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbMipImprovingSolution):
@@ -224,26 +220,11 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if status == Status.INFEASIBLE:
         result.message = "no plan satisfies every constraint"
         return result
-    fallback = None
-    if start_ints is not None and status in (Status.FEASIBLE, Status.NO_SOLUTION_FOUND):
-        fallback = _fixed_lp(h, is_int, start_ints)
-        if fallback is not None:
-            better = status == Status.NO_SOLUTION_FOUND or fallback[1] < mip_obj - 1e-9 * max(1.0, abs(fallback[1]))
-            if not better:
-                fallback = None
-    if status == Status.NO_SOLUTION_FOUND and fallback is None:
+    use_own = own is not None and (not has_solution or own[1] < mip_obj - 1e-9 * max(1.0, abs(own[1])))
+    if status == Status.NO_SOLUTION_FOUND and not use_own:
         result.message = f"HiGHS stopped ({result.highs_status}) before finding a feasible plan"
         return result
-    if fallback is not None:
-        status = result.status = Status.FEASIBLE
-        timings["heuristic_plan_used"] = 1.0
-        x = fallback[0]
-        result.bound = sign * mip_bound if abs(mip_bound) < 1e50 else None
-        result.objective = sign * float(c @ x + lp.offset_)
-        result.gap = _gap(result.objective, result.bound)
-        result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: the heuristic plan is returned"
-        _load(m, sf, cols, x)
-        return result
+    result.plan_source = source if use_own else "highs"
 
     if n == 0:
         x = np.zeros(0)
@@ -251,12 +232,15 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         result.bound = sign * lp.offset_
         result.gap = 0.0
     else:
-        x = mip_x
+        x = own[0] if use_own else mip_x
+        ref = own[1] if use_own else mip_obj
         result.bound = sign * (mip_bound if is_int.any() else mip_obj)
+        if abs(result.bound) > 1e50:
+            result.bound = None
         duals_valid = not is_int.any()
         if is_int.any():
             t2 = time.perf_counter()
-            x, duals_valid = _polish(h, x, is_int, mip_obj)
+            x, duals_valid = _polish(h, x, is_int, ref)
             timings["polish"] = time.perf_counter() - t2
         dual = getattr(m, "dual", None)
         if isinstance(dual, pyo.Suffix) and duals_valid:
@@ -268,6 +252,12 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         if not is_int.any():
             result.bound = result.objective
         result.gap = _gap(result.objective, result.bound)
+    if use_own:
+        timings["heuristic_plan_used"] = 1.0
+        if status != Status.OPTIMAL:
+            status = result.status = Status.FEASIBLE
+            how = "improved by fix-and-optimise" if source == "fix_and_optimise" else "the heuristic plan"
+            result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
     _load(m, sf, cols, x)
     return result
 
@@ -284,19 +274,19 @@ def _load(m: pyo.ConcreteModel, sf, cols, x: np.ndarray) -> None:
             v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
 
 
-def _fixed_lp(h: highspy.Highs, is_int: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """The LP with the integer columns fixed at ``values``: (solution, HiGHS objective), or None."""
-    idx = np.flatnonzero(is_int).astype(np.int32)
-    h.clearSolver()
-    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
-    h.changeColsBounds(len(idx), idx, values.astype(float), values.astype(float))
-    h.setOptionValue("time_limit", highspy.kHighsInf)
-    h.clearSolver()
+def _fixed_lp(sf: StandardForm, values: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
+    (solution, HiGHS objective), or None if it has no optimum."""
+    lo, up = sf.col_lower.copy(), sf.col_upper.copy()
+    lo[sf.is_int] = up[sf.is_int] = values
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(sf.highs_lp(lo, up, integer=False))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     y = np.array(h.getSolution().col_value)
-    y[idx] = values
+    y[sf.is_int] = values
     return y, h.getInfo().objective_function_value
 
 

@@ -1,14 +1,18 @@
-"""A construction heuristic: a feasible plan in a fraction of a second, handed to HiGHS as its start.
+"""A construction heuristic: a feasible plan in a second or two, before HiGHS starts.
 
 On a weekly run of 1,000 products HiGHS can spend a minute in presolve, the
 root LP and root cuts before its own heuristics run, and return nothing. This
-builds a plan first, so a run always has one (HiGHS improves it, or returns it
-if it finds nothing better in time):
+builds a plan first, so a run always has one: fix-and-optimise
+(``planner/improve.py``) improves it while HiGHS searches, and the better of
+the two plans is returned.
 
-1. **Tiers**: two plans are built and the better one kept: every segment at its lowest
+1. **Tiers**: plans are built and the best one kept: every segment at its lowest
    allowed tier (the promise easiest to keep), and every segment at the allowed tier whose
    net value (tier_value - tier_cost) best exceeds the holding cost of the safety stock it
-   requires over the horizon.
+   requires over the horizon — the latter twice, once pricing suppliers' fixed costs into
+   the choice of supplier and once not (as if every supplier were open: on the generated
+   weekly runs this finds cheap suppliers the first plan never opens; a supplier left
+   without orders is closed and its fixed cost saved).
 2. **Orders**, period by period and, within a period, product by product (fewest
    suppliers first, then most demand), so early needs get capacity first: when the stock projected for the end of a period would fall below its
    safety stock (or below zero), an order is placed to arrive in that period. The lot
@@ -24,9 +28,10 @@ if it finds nothing better in time):
 
 It reads the core model's variables (``m.order_qty``, ``m.order_placed``,
 ``m.supplier_used``, ``m.inventory``, ``m.served``, ``m.tier_chosen``) and sets
-their values; :func:`planner.solver.solve_model` passes them to HiGHS with
-``setSolution``. If some requirement cannot be met this way (or a user family
-adds rows the heuristic does not know), HiGHS simply rejects the start.
+their values; :func:`planner.solver.solve_model` re-solves the continuous
+decisions for its integer ones (an LP) and keeps the result as the fallback
+plan. If some requirement cannot be met this way (or a user family adds rows
+the heuristic does not know), that LP is infeasible and there is no fallback.
 """
 
 from __future__ import annotations
@@ -59,19 +64,20 @@ def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
     every fill-rate floor and safety stock it knows of (else the values are still set)."""
     low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
     guess = _tier_guess(inst)
+    variants = [(low, 1.0)] + ([(guess, 1.0)] if guess != low else []) + [(guess, 0.0)]
     best = None
-    for tiers in ([low, guess] if guess != low else [low]):
-        ok = _construct(m, inst, tiers)
+    for tiers, fixed_weight in variants:
+        ok = _construct(m, inst, tiers, fixed_weight)
         profit = pyo.value(m.profit, exception=False)
         profit = -math.inf if profit is None else profit
         if best is None or (ok, profit) > (best[0], best[1]):
-            best = (ok, profit, tiers)
-    if best[2] is not tiers:
-        _construct(m, inst, best[2])
+            best = (ok, profit, tiers, fixed_weight)
+    if best[2:] != (tiers, fixed_weight):
+        _construct(m, inst, best[2], best[3])
     return best[0]
 
 
-def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str]) -> bool:
+def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str], fixed_weight: float = 1.0) -> bool:
     T = inst.horizon
     tiers = inst.tiers.set_index(["segment", "tier"])
     fr = {s: float(tiers.at[(s, j), "fill_rate"]) for s, j in chosen.items()}
@@ -137,7 +143,7 @@ def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str]) -> 
                 q = min(max(amount - placed, r["moq"] if first else 0.0), room(k, p, t0))
                 if q <= 1e-9 or (first and q < r["moq"] - 1e-9):
                     continue
-                cost = r["unit_cost"] + (r["order_cost"] * first + (0.0 if k in used else fixed[k])) / q
+                cost = r["unit_cost"] + (r["order_cost"] * first + (0.0 if k in used else fixed_weight * fixed[k])) / q
                 if cost < best_cost:
                     best, best_cost, best_q = k, cost, q
             if best is None:
@@ -213,17 +219,17 @@ def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str]) -> 
             stock[p] = avail - sum(served.get((s, p, t), 0.0) for _, s, _ in cells.get((p, t), []))
             inventory[(p, t)] = stock[p]
 
-    for s, j in m.TIERS:
-        m.tier_chosen[s, j].set_value(1 if chosen.get(s) == j else 0)
-    for i in m.ORDER_SLOTS:
-        q = x.get(i, 0.0)
-        m.order_qty[i].set_value(q)
-        m.order_placed[i].set_value(1 if q > 0 else 0)
-    for k in m.K:
-        m.supplier_used[k].set_value(1 if k in used else 0)
-    for p in m.P:
-        for t in m.T:
-            m.inventory[p, t].set_value(max(0.0, inventory.get((p, t), 0.0)))
-    for i in m.DEMAND:
-        m.served[i].set_value(served.get(i, 0.0))
+    # write through .items() (no index look-up per variable): this runs for every variant
+    for (s, j), v in m.tier_chosen.items():
+        v.set_value(1 if chosen.get(s) == j else 0, skip_validation=True)
+    for i, v in m.order_qty.items():
+        v.set_value(x.get(i, 0.0), skip_validation=True)
+    for i, v in m.order_placed.items():
+        v.set_value(1 if x.get(i, 0.0) > 0 else 0, skip_validation=True)
+    for k, v in m.supplier_used.items():
+        v.set_value(1 if k in used else 0, skip_validation=True)
+    for i, v in m.inventory.items():
+        v.set_value(max(0.0, inventory.get(i, 0.0)), skip_validation=True)
+    for i, v in m.served.items():
+        v.set_value(served.get(i, 0.0), skip_validation=True)
     return ok

@@ -1,0 +1,98 @@
+"""The model as HiGHS sees it: sparse arrays compiled once from the Pyomo model.
+
+Pyomo's ``LinearStandardFormCompiler`` turns the model into ``c``, ``A`` and
+bounds in one pass (no per-constraint Python loop on the way to HiGHS); the
+same arrays serve the MIP, the LPs after it and fix-and-optimise's sub-MIPs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+INF = highspy.kHighsInf
+
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A Highs instance; HiGHS prints a copyright banner to fd 1 on the first one of a
+    process, which would land in the middle of a CLI's output or a JSON stream."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_shown = True
+    return h
+
+
+@dataclass
+class StandardForm:
+    """min c x + offset  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper,
+    x integer where ``is_int`` (infinite bounds are ``±INF``)."""
+
+    A: sp.csc_matrix
+    c: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    is_int: np.ndarray
+    offset: float = 0.0
+
+    def highs_lp(self, col_lower: np.ndarray | None = None, col_upper: np.ndarray | None = None, integer: bool = True) -> highspy.HighsLp:
+        """A HighsLp of these arrays (optionally other column bounds; ``integer=False``: its LP)."""
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(self.c), self.A.shape[0]
+        lp.sense_ = highspy.ObjSense.kMinimize
+        lp.col_cost_, lp.offset_ = self.c, float(self.offset)
+        lp.col_lower_ = self.col_lower if col_lower is None else col_lower
+        lp.col_upper_ = self.col_upper if col_upper is None else col_upper
+        lp.row_lower_, lp.row_upper_ = self.row_lower, self.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = self.A.indptr, self.A.indices, self.A.data
+        if integer and self.is_int.any():
+            lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in self.is_int]
+        return lp
+
+
+def _bound(v: float | None, side: float) -> float:
+    return side * INF if v is None else float(v)
+
+
+def compile_model(m: pyo.ConcreteModel):
+    """(Pyomo's standard form, its :class:`StandardForm`, sign): HiGHS always minimises
+    here, and the model's objective is ``sign`` times HiGHS's."""
+    sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
+    cols = sf.columns
+    n = len(cols)
+    obj = next(m.component_data_objects(pyo.Objective, active=True))
+    sign = -1.0 if obj.sense == pyo.maximize else 1.0
+    mult = np.array([r[1] for r in sf.rows], dtype=int)
+    rhs = np.asarray(sf.rhs, dtype=float)
+    form = StandardForm(
+        A=sf.A.tocsc(),
+        c=sf.c.toarray().ravel() if n else np.zeros(0),
+        col_lower=np.array([_bound(v.lb, -1) for v in cols], dtype=float),
+        col_upper=np.array([_bound(v.ub, +1) for v in cols], dtype=float),
+        row_lower=np.where(mult == 1, -INF, rhs),
+        row_upper=np.where(mult == -1, INF, rhs),
+        is_int=np.array([v.is_integer() for v in cols], dtype=bool),
+        offset=float(sf.c_offset[0]) if len(sf.c_offset) else 0.0,
+    )
+    return sf, form, sign
