@@ -54,6 +54,11 @@ def _sample(trace: list[tuple[float, float | None, float | None]], at: float) ->
     return best
 
 
+def _source(r: dict) -> str:
+    """Where the returned plan came from, when not from HiGHS's own search."""
+    return {"heuristic": " (heuristic plan)", "fix_and_optimise": " (fix-and-optimise)"}.get(r.get("plan_source") or "", "")
+
+
 def run_planner(path: Path, limit: float) -> dict:
     from planner.loading import read_tables
     from planner.run import solve_instance
@@ -78,6 +83,7 @@ def run_planner(path: Path, limit: float) -> dict:
         "first_plan": 0.0 if start is not None else k.get("first_plan_seconds"),
         "at10": _sample(trace, 10), "at60": _sample(trace, 60), "end": end,
         "heuristic_plan_used": k.get("heuristic_plan_used"),
+        "plan_source": k.get("plan_source"),
     }
 
 
@@ -187,7 +193,7 @@ def table(results, args) -> str:
         if not r or "rows" not in r:
             continue
         lines.append(
-            f"| {size} ({SIZES[size]}) | {r['rows']:,} / {r['columns']:,} / {r['binaries']:,} | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['start'])} | {_fmt(r['handoff'])} | {_fmt(r['solve'])} | {_fmt(r['extract'])} | {_fmt(r['verify'])} | {_fmt(r['first_plan'])} | {pg(r['at10'])} | {pg(r['at60'])} | {pg(r['end'])} | {r['status']}{' (heuristic plan)' if r.get('heuristic_plan_used') else ''} | {r['peak_mb']:,.0f} |"
+            f"| {size} ({SIZES[size]}) | {r['rows']:,} / {r['columns']:,} / {r['binaries']:,} | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['start'])} | {_fmt(r['handoff'])} | {_fmt(r['solve'])} | {_fmt(r['extract'])} | {_fmt(r['verify'])} | {_fmt(r['first_plan'])} | {pg(r['at10'])} | {pg(r['at60'])} | {pg(r['end'])} | {r['status']}{_source(r)} | {r['peak_mb']:,.0f} |"
         )
     lines += ["", "## Plain route (same model, `SolverFactory('highs')`, default options, no start)", "",
               "| size | load+validate s | build s | hand-off + solve s | profit at end (gap) | termination | peak MB | planner / plain profit | planner / plain seconds to a first plan |",

@@ -130,6 +130,20 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     first_plan: list[float] = []
     searching = [True]  # the callbacks only act on the MIP search, not on the LPs after it
     best_own = [own[1] if own is not None else np.inf]  # shared with the progress report
+    highs_best = [np.inf, -np.inf]  # HiGHS's primal and dual bound, as last seen
+    report_lock = threading.Lock()  # progress comes from HiGHS's thread and from fix-and-optimise's
+
+    def report(now: float, elapsed: float) -> None:
+        if options.progress is None:
+            return
+        with report_lock:
+            if now - last[0] < options.progress_interval:
+                return
+            last[0] = now
+            primal, dual = min(highs_best[0], best_own[0]), highs_best[1]
+            inc = sign * primal if abs(primal) < 1e50 else None
+            bnd = sign * dual if abs(dual) < 1e50 else None
+            options.progress(Progress(elapsed, inc, bnd, _gap(inc, bnd)))
 
     def on_interrupt(e):
         if not searching[0]:
@@ -141,13 +155,9 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         # on large models); the interrupt callback stops it on time.
         if options.time_limit is not None and e.data_out.running_time > options.time_limit:
             e.interrupt()
-        if options.progress is not None and now - last[0] >= options.progress_interval:
-            last[0] = now
-            out = e.data_out
-            primal = min(out.mip_primal_bound, best_own[0])
-            inc = sign * primal if abs(primal) < 1e50 else None
-            bnd = sign * out.mip_dual_bound if abs(out.mip_dual_bound) < 1e50 else None
-            options.progress(Progress(out.running_time, inc, bnd, _gap(inc, bnd)))
+        out = e.data_out
+        highs_best[:] = [out.mip_primal_bound, out.mip_dual_bound]
+        report(now, out.running_time)
 
     def on_solution(e):
         if not first_plan:
@@ -170,6 +180,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
 
         def on_improved(_elapsed: float, objective: float) -> None:
             best_own[0] = objective
+            report(time.perf_counter(), time.perf_counter() - t1)
 
         block_of = [options.blocks(v) for v in cols]
         ti = time.perf_counter()

@@ -6,13 +6,13 @@ builds a plan first, so a run always has one: fix-and-optimise
 (``planner/improve.py``) improves it while HiGHS searches, and the better of
 the two plans is returned.
 
-1. **Tiers**: plans are built and the best one kept: every segment at its lowest
-   allowed tier (the promise easiest to keep), and every segment at the allowed tier whose
-   net value (tier_value - tier_cost) best exceeds the holding cost of the safety stock it
-   requires over the horizon — the latter twice, once pricing suppliers' fixed costs into
-   the choice of supplier and once not (as if every supplier were open: on the generated
-   weekly runs this finds cheap suppliers the first plan never opens; a supplier left
-   without orders is closed and its fixed cost saved).
+1. **Tiers and suppliers**: three plans are built and the best one kept: every segment
+   at its lowest allowed tier (the promise easiest to keep), once pricing suppliers'
+   fixed costs into the choice of supplier and once not (as if every supplier were
+   open: on the generated weekly runs this finds cheap suppliers the first plan never
+   opens; a supplier left without orders is closed and its fixed cost saved); and every
+   segment at the allowed tier whose net value (tier_value - tier_cost) best exceeds the
+   holding cost of the safety stock it requires over the horizon.
 2. **Orders**, period by period and, within a period, product by product (fewest
    suppliers first, then most demand), so early needs get capacity first: when the stock projected for the end of a period would fall below its
    safety stock (or below zero), an order is placed to arrive in that period. The lot
@@ -64,7 +64,7 @@ def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
     every fill-rate floor and safety stock it knows of (else the values are still set)."""
     low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
     guess = _tier_guess(inst)
-    variants = [(low, 1.0)] + ([(guess, 1.0)] if guess != low else []) + [(guess, 0.0)]
+    variants = [(low, 1.0), (low, 0.0)] + ([(guess, 0.0)] if guess != low else [])
     best = None
     for tiers, fixed_weight in variants:
         ok = _construct(m, inst, tiers, fixed_weight)
