@@ -114,6 +114,40 @@ def run_plain(path: Path, limit: float) -> dict:
     return {"status": tc, "load": load, "build": build, "handoff+solve": wall, "end": (profit, gap)}
 
 
+def run_cap() -> list[dict]:
+    """OR-Library capacitated facility location through the planner route: optimum and solve seconds."""
+    import pandas as pd
+
+    from instances.benchmarks import read_cap
+    from planner.run import solve_instance
+    from planner.solver import SolveOptions
+    from planner.validation import validate
+
+    data = HERE.parent / "tests" / "data" / "orlib_cap"
+    rows = []
+    for name, file, optimum in pd.read_csv(data / "optima.csv")[["instance", "file", "optimum"]].itertuples(index=False):
+        inst = validate(read_cap(data / file)).instance
+        plan = solve_instance(inst, SolveOptions(mip_gap=1e-9))
+        cost = -plan.kpis["profit"] if plan.kpis.get("profit") is not None else None
+        rows.append({"instance": name, "optimum": optimum, "cost": cost, "status": plan.status,
+                     "match": cost is not None and abs(cost - optimum) <= 1e-3, "solve": plan.kpis.get("solve_seconds")})
+    return rows
+
+
+def _fmt_cost(v: float | None) -> str:
+    return "–" if v is None else f"{v:,.3f}"
+
+
+def cap_table(rows: list[dict]) -> list[str]:
+    slow = [r for r in rows if (r["solve"] or 0) > 1.0]
+    lines = ["", "## OR-Library capacitated facility location (cap41–cap134) through the planner route", "",
+             f"{sum(r['match'] for r in rows)} of {len(rows)} reach the published optimum; solve seconds: max {max(r['solve'] for r in rows):.2f}, "
+             f"median {sorted(r['solve'] for r in rows)[len(rows) // 2]:.2f}; over 1 s: {', '.join(r['instance'] for r in slow) or 'none'}.", "",
+             "| instance | published optimum | planner cost | solve s |", "|---|---|---|---|"]
+    lines += [f"| {r['instance']} | {r['optimum']:,.3f} | {_fmt_cost(r['cost'])} | {r['solve']:.2f} |" for r in rows]
+    return lines
+
+
 def child(size: str, route: str, root: str, limit: float) -> None:
     path = _instance_dir(size, Path(root))
     out = run_planner(path, limit) if route == "planner" else run_plain(path, limit)
@@ -135,6 +169,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=None, help="override the per-size limits (seconds)")
     ap.add_argument("--routes", nargs="+", default=["planner", "plain"], choices=["planner", "plain"])
     ap.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md with this run")
+    ap.add_argument("--no-cap", action="store_true", help="skip the OR-Library facility-location instances")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -159,13 +194,17 @@ def main() -> None:
             r["wall"] = time.perf_counter() - t
             results[(size, route)] = r
             print(json.dumps(r), flush=True)
-    md = table(results, args)
+    cap = None
+    if not args.no_cap:
+        print("== OR-Library cap41-cap134, planner route", flush=True)
+        cap = run_cap()
+    md = table(results, args, cap)
     print(md)
     if args.write:
         (HERE / "RESULTS.md").write_text(md)
 
 
-def table(results, args) -> str:
+def table(results, args, cap: list[dict] | None = None) -> str:
     cpu = "unknown"
     try:
         cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
@@ -206,6 +245,8 @@ def table(results, args) -> str:
         if q and q.get("end") and r.get("end") and q["end"][0] and r["end"][0]:
             ratio = f"{q['end'][0] / r['end'][0]:.3f}"
         lines.append(f"| {size} ({SIZES[size]}) | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['handoff+solve'])} | {pg(r['end'])} | {r['status']} | {r['peak_mb']:,.0f} | {ratio} | {'plain found none' if not r['end'][0] else '–'} |")
+    if cap:
+        lines += cap_table(cap)
     return "\n".join(lines) + "\n"
 
 

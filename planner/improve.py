@@ -18,9 +18,10 @@ plans of any model, user families included:
   Every accepted plan is feasible for the whole model, so the incumbent only
   ever improves and can be returned at any moment.
 
-Blocks are visited in rounds; each round draws a new random partition, so
-products that share suppliers meet in a block sooner or later (capacity moves
-between them). It stops when a round improves the profit by less than
+Blocks are visited in rounds; each round draws a new partition into groups of
+a few products, each grown from a random product through a row it shares with
+others (a supplier's capacity in some week), so products that compete for the
+same capacity are re-planned together and capacity moves between them. It stops when a round improves the profit by less than
 ``min_round_gain`` (relative), when the time is up, or when ``should_stop`` says so.
 """
 
@@ -46,18 +47,66 @@ class ImproveResult:
     trace: list[tuple[float, float]] = field(default_factory=list)  # (seconds, objective) after each accepted block
 
 
-def partition(block_of: Sequence[Hashable | None], size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Column index arrays, one per group of ``size`` blocks drawn at random."""
-    keys: dict[Hashable, list[int]] = {}
-    for j, b in enumerate(block_of):
-        if b is not None:
-            keys.setdefault(b, []).append(j)
-    names = list(keys)
-    order = rng.permutation(len(names))
-    groups = []
-    for i in range(0, len(order), size):
-        groups.append(np.array(sorted(j for n in order[i : i + size] for j in keys[names[n]]), dtype=np.int64))
-    return groups
+class Blocks:
+    """The blocks of a column partition and which blocks share a row.
+
+    Two blocks are *related* when a row other than a near-global one (budget,
+    warehouse: rows over more than ``global_share`` of all blocks) holds columns of
+    both — on the planning model, products that share a supplier's capacity.
+    """
+
+    def __init__(self, A, block_of: Sequence[Hashable | None], global_share: float = 0.5):
+        ids: dict[Hashable, int] = {}
+        col_block = np.full(len(block_of), -1, dtype=np.int64)
+        for j, b in enumerate(block_of):
+            if b is not None:
+                col_block[j] = ids.setdefault(b, len(ids))
+        self.n = len(ids)
+        self.columns = [np.flatnonzero(col_block == i) for i in range(self.n)] if self.n else []
+        # rows -> blocks, through the matrix's pattern
+        coo = A.tocoo()
+        keep = col_block[coo.col] >= 0
+        pairs = np.unique(np.stack([coo.row[keep], col_block[coo.col[keep]]], axis=1), axis=0) if keep.any() else np.zeros((0, 2), dtype=np.int64)
+        rows, counts = np.unique(pairs[:, 0], return_counts=True) if len(pairs) else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        coupling = rows[(counts > 1) & (counts <= max(2, global_share * self.n))]
+        pairs = pairs[np.isin(pairs[:, 0], coupling)]  # sorted by row (np.unique)
+        by_block = pairs[np.argsort(pairs[:, 1], kind="stable")]
+        cuts = np.searchsorted(by_block[:, 1], np.arange(1, self.n))
+        self.block_rows: list[np.ndarray] = [part[:, 0] for part in np.split(by_block, cuts)] if self.n else []
+        starts = np.searchsorted(pairs[:, 0], coupling)
+        ends = np.searchsorted(pairs[:, 0], coupling, side="right")
+        self.row_blocks: dict[int, np.ndarray] = {int(r): pairs[a:e, 1] for r, a, e in zip(coupling, starts, ends)}
+
+    def groups(self, size: int, rng: np.random.Generator, related: bool = True) -> list[np.ndarray]:
+        """Column index arrays, one per group of up to ``size`` blocks. ``related``: each
+        group grows from a random block through a random coupling row it shares with
+        others (blocks that compete for the same capacity are improved together);
+        otherwise the groups are drawn at random."""
+        free = np.ones(self.n, dtype=bool)
+        out = []
+        for seed in rng.permutation(self.n):
+            if not free[seed]:
+                continue
+            free[seed] = False
+            group = [int(seed)]
+            rows = self.block_rows[seed] if related else []
+            for r in rng.permutation(rows)[:3] if len(rows) else []:
+                cand = [b for b in self.row_blocks[int(r)] if free[b]]
+                if cand:
+                    take = rng.choice(cand, size=min(size - len(group), len(cand)), replace=False)
+                    for b in take:
+                        free[b] = False
+                        group.append(int(b))
+                if len(group) >= size:
+                    break
+            if len(group) < size:  # fill up with any free blocks
+                rest = np.flatnonzero(free)
+                take = rng.choice(rest, size=min(size - len(group), len(rest)), replace=False) if len(rest) else []
+                for b in take:
+                    free[b] = False
+                    group.append(int(b))
+            out.append(np.sort(np.concatenate([self.columns[b] for b in group])))
+        return out
 
 
 def improve(
@@ -68,9 +117,11 @@ def improve(
     *,
     block_size: int = 5,
     block_time: float = 0.3,
+    block_gap: float = 1e-3,
     min_round_gain: float = 1e-4,
     max_rounds: int = 20,
     seed: int = 0,
+    related: bool = True,
     should_stop: Callable[[], bool] | None = None,
     on_improved: Callable[[float, float], None] | None = None,
 ) -> ImproveResult:
@@ -78,6 +129,7 @@ def improve(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     A = sf.A.tocsc()
+    blocks = Blocks(A, block_of)
     x = np.asarray(x0, dtype=float).copy()
     x[sf.is_int] = np.round(x[sf.is_int])
     act = A @ x
@@ -85,7 +137,7 @@ def improve(
     res = ImproveResult(x=x, objective=obj)
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 1e-3)
+    h.setOptionValue("mip_rel_gap", float(block_gap))
 
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
@@ -93,7 +145,7 @@ def improve(
     while res.rounds < max_rounds and not out_of_time():
         res.rounds += 1
         round_start = obj
-        for cols in partition(block_of, block_size, rng):
+        for cols in blocks.groups(block_size, rng, related):
             left = time_budget - (time.perf_counter() - t0)
             if left <= 0.05 or (should_stop is not None and should_stop()):
                 break

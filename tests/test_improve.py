@@ -5,7 +5,7 @@ import pytest
 
 from instances.generator import generate
 from models import build_model, select
-from planner.improve import improve, partition
+from planner.improve import Blocks, improve
 from planner.loading import tables_from_mapping
 from planner.run import product_blocks, solve_instance
 from planner.solver import SolveOptions, _fixed_lp
@@ -37,7 +37,7 @@ def test_blocks_are_products_and_shared_columns_stay_out(case):
     names = {v.parent_component().name for v, b in zip(sf.columns, blocks) if b is None}
     assert names == {"tier_chosen", "supplier_used"}
     assert {b for b in blocks if b is not None} == set(inst.product_ids)
-    groups = partition(blocks, 4, np.random.default_rng(0))
+    groups = Blocks(form.A, blocks).groups(4, np.random.default_rng(0))
     together = np.concatenate(groups)
     assert len(together) == len(set(together.tolist())) == sum(b is not None for b in blocks)
     for g in groups:  # a group holds whole products: at most 4 of them
