@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 
 from planner.schema import TABLES
@@ -204,16 +205,12 @@ class Instance:
         """
         T = self.horizon
         d = self.demand_indexed
-        per_pt = d.groupby(["product", "t"])["quantity"].sum()
-        remaining: dict[str, list[float]] = {}
-        for p in self.product_ids:
-            arr = [0.0] * (T + 1)
-            if p in per_pt.index.get_level_values(0):
-                for t, q in per_pt.loc[p].items():
-                    arr[int(t)] = float(q)
-            for t in range(T - 1, -1, -1):
-                arr[t] += arr[t + 1]
-            remaining[p] = arr
+        # remaining[p][a] = demand of p from period a to the end (one extra 0 at T)
+        per_pt = d.pivot_table(index="product", columns="t", values="quantity", aggfunc="sum", fill_value=0.0)
+        per_pt = per_pt.reindex(index=self.product_ids, columns=range(T), fill_value=0.0).to_numpy(dtype=float)
+        tails = np.zeros((len(self.product_ids), T + 1))
+        tails[:, :T] = np.cumsum(per_pt[:, ::-1], axis=1)[:, ::-1]
+        remaining = dict(zip(self.product_ids, tails.tolist()))
         ss_max = self.max_safety_stock
         cap = self.supplier_capacity_by_period
         budget = self.budget
