@@ -84,6 +84,7 @@ def solve_instance(
         timings["start_seconds"] = timings.get("start_seconds", 0.0) + result.timings["start_lp"]
     timings["handoff_seconds"] = result.timings.get("handoff", 0.0)
     timings["solve_seconds"] = result.timings.get("solve", 0.0) + result.timings.get("polish", 0.0)
+    timings["polish_seconds"] = result.timings.get("polish")
     if "first_plan" in result.timings:
         timings["first_plan_seconds"] = result.timings["first_plan"]
     echo = {"time_limit": options.time_limit, "mip_gap": options.mip_gap, "model": model_options or {}, "families": [f.name for f, _ in families]}
