@@ -16,6 +16,7 @@ recomputed exactly for those decisions.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ import pyomo.environ as pyo
 
 from planner.improve import improve
 from planner.standard_form import StandardForm, compile_model, new_highs
+
+log = logging.getLogger(__name__)
 
 
 class Status(str, enum.Enum):
@@ -208,17 +211,22 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
 
         block_of = [options.blocks(v) for v in cols]
         ti = time.perf_counter()
-        fo = improve(
-            standard, own[0], block_of, budget,
-            # HiGHS done before its limit means it closed the gap: nothing left to improve
-            should_stop=lambda: (not search.is_alive() and not out_of_time()) or (user_stop is not None and user_stop()),
-            on_improved=on_improved,
-        )
+        try:
+            fo = improve(
+                standard, own[0], block_of, budget,
+                # HiGHS done before its limit means it closed the gap: nothing left to improve
+                should_stop=lambda: (not search.is_alive() and not out_of_time()) or (user_stop is not None and user_stop()),
+                on_improved=on_improved,
+            )
+        except Exception:  # an extra: a failure in it must not cost the run HiGHS's search
+            log.exception("fix-and-optimise failed; HiGHS's search goes on alone")
+            fo = None
         timings["improve"] = time.perf_counter() - ti
-        timings["improve_blocks"] = float(fo.blocks_solved)
-        timings["improve_blocks_better"] = float(fo.blocks_improved)
-        if fo.objective < own[1] - 1e-9 * max(1.0, abs(own[1])):
-            own, source = (fo.x, fo.objective), "fix_and_optimise"
+        if fo is not None:
+            timings["improve_blocks"] = float(fo.blocks_solved)
+            timings["improve_blocks_better"] = float(fo.blocks_improved)
+            if fo.objective < own[1] - 1e-9 * max(1.0, abs(own[1])):
+                own, source = (fo.x, fo.objective), "fix_and_optimise"
         search.join()
     else:
         h.run()

@@ -101,3 +101,16 @@ def test_a_cancel_stops_fix_and_optimise_and_highs_and_keeps_the_best_plan():
     assert plan.status in ("feasible", "optimal")
     assert plan.kpis["profit"] >= plan.kpis["start_profit"] - 1e-6
     assert verify_plan(inst, plan.tables, plan.kpis).ok
+
+
+def test_a_failure_inside_fix_and_optimise_does_not_cost_the_run_its_plan(tiny_raw, monkeypatch, caplog):
+    import planner.solver
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("broken on purpose")
+
+    monkeypatch.setattr(planner.solver, "improve", broken)
+    plan = solve_instance(instance_of(tiny_raw), SolveOptions(mip_gap=0, improve_min_binaries=0))
+    assert plan.status == "optimal"
+    assert plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-5)
+    assert "fix-and-optimise failed" in caplog.text
