@@ -114,3 +114,23 @@ def test_a_failure_inside_fix_and_optimise_does_not_cost_the_run_its_plan(tiny_r
     assert plan.status == "optimal"
     assert plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-5)
     assert "fix-and-optimise failed" in caplog.text
+
+
+def test_groups_grow_through_shared_capacity(case):
+    """Most groups hold products that share a supplier (a capacity row), not a random draw."""
+    inst, m, sf, form, x0, obj0, blocks = case
+    suppliers_of = inst.supplier_products.groupby("product")["supplier"].apply(set).to_dict()
+    B = Blocks(form.A, blocks)
+
+    def share(groups):
+        hits = 0
+        for g in groups:
+            prods = list({blocks[j] for j in g})
+            if len(prods) > 1 and set.intersection(*(suppliers_of[p] for p in prods)):
+                hits += 1
+        return hits / len(groups)
+
+    rng = np.random.default_rng(1)
+    related = np.mean([share(B.groups(3, rng, related=True)) for _ in range(5)])
+    random = np.mean([share(B.groups(3, rng, related=False)) for _ in range(5)])
+    assert related > random
