@@ -64,7 +64,8 @@ def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
     every fill-rate floor and safety stock it knows of (else the values are still set)."""
     low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
     guess = _tier_guess(inst)
-    variants = [(low, 1.0), (low, 0.0)] + ([(guess, 0.0)] if guess != low else [])
+    # the variant that wins most often last: the winner's values are then already set
+    variants = [(low, 1.0)] + ([(guess, 0.0)] if guess != low else []) + [(low, 0.0)]
     best = None
     for tiers, fixed_weight in variants:
         ok = _construct(m, inst, tiers, fixed_weight)
