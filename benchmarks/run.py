@@ -170,8 +170,12 @@ def main() -> None:
     ap.add_argument("--routes", nargs="+", default=["planner", "plain"], choices=["planner", "plain"])
     ap.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md with this run")
     ap.add_argument("--no-cap", action="store_true", help="skip the OR-Library facility-location instances")
+    ap.add_argument("--sync-readme", action="store_true", help="only copy the tables of benchmarks/RESULTS.md into the README")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.sync_readme:
+        sync_readme((HERE / "RESULTS.md").read_text())
+        return
     if args.child:
         size, route, root = args.child
         child(size, route, root, args.time_limit or LIMITS[size])
@@ -202,6 +206,30 @@ def main() -> None:
     print(md)
     if args.write:
         (HERE / "RESULTS.md").write_text(md)
+        sync_readme(md)
+
+
+README_START, README_END = "<!-- benchmark tables: start -->", "<!-- benchmark tables: end -->"
+
+
+def readme_block(results_md: str) -> str:
+    """The README's copy of the result tables (the facility-location section as its summary line)."""
+    body = results_md.split("\n## ", 1)[1] if "\n## " in results_md else results_md
+    cap = body.find("\n## OR-Library")
+    if cap >= 0:
+        summary = next((ln for ln in body[cap:].splitlines() if " reach the published optimum" in ln), "")
+        body = body[:cap].rstrip() + "\n\nOR-Library capacitated facility location cap41–cap134 through the planner: " + summary
+    return "### " + body.strip().replace("\n## ", "\n### ")
+
+
+def sync_readme(results_md: str) -> None:
+    """Copy the result tables into the README between its two markers, so the two never disagree."""
+    readme = HERE.parent / "README.md"
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    a, b = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:a] + "\n\n" + readme_block(results_md) + "\n\n" + text[b:])
 
 
 def table(results, args, cap: list[dict] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""The README stays true: its two opening commands and its data contract."""
+"""The README stays true: its two opening commands, its data contract and its benchmark tables."""
 
 from planner.schema import contract_markdown
 from tests.conftest import ROOT
@@ -17,3 +17,10 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
     assert "pytest" in blocks[1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert blocks[1] in ci
+
+
+def test_readme_benchmark_tables_are_the_latest_results():
+    from benchmarks.run import readme_block
+
+    results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
+    assert readme_block(results) in README
