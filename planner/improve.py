@@ -1,9 +1,9 @@
 """Fix-and-optimise: improve a feasible plan by re-solving it one block of products at a time.
 
 A weekly run of 1,000 products is too large for HiGHS to find good plans in a
-minute (presolve and the root LP alone take half of it), but a block of a few
-dozen products, with everything else held at the current plan, is a small MIP
-it solves in a fraction of a second. This module works on the model's matrix
+minute (presolve and the root LP alone take a third of it), but a group of a
+few products, with everything else held at the current plan, is a small MIP it
+solves in a fraction of a second. This module works on the model's matrix
 (the same standard form HiGHS gets), so it knows no family by name and improves
 plans of any model, user families included:
 
@@ -14,15 +14,23 @@ plans of any model, user families included:
   touch the block keep their bounds less what the fixed columns already use
   (a supplier's capacity less the other products' orders, the budget less the
   other spending): a small MIP over the block's columns only.
-- HiGHS solves it with a short time limit; a better block plan is accepted.
-  Every accepted plan is feasible for the whole model, so the incumbent only
-  ever improves and can be returned at any moment.
+- HiGHS solves it from the incumbent's values (a MIP start) with a short time
+  limit; a better block plan is accepted. Plans are compared by this module's
+  own arithmetic (``c @ x``), never by HiGHS's report of its start (HiGHS 1.16
+  can misjudge a start's objective after presolve). Every accepted plan is
+  feasible for the whole model, so the incumbent only ever improves and can be
+  returned at any moment.
 
 Blocks are visited in rounds; each round draws a new partition into groups of
 a few products, each grown from a random product through a row it shares with
 others (a supplier's capacity in some week), so products that compete for the
-same capacity are re-planned together and capacity moves between them. It stops when a round improves the profit by less than
-``min_round_gain`` (relative), when the time is up, or when ``should_stop`` says so.
+same capacity are re-planned together and capacity moves between them. It
+stops when a round improves the profit by less than ``min_round_gain``
+(relative), when the time is up, or when ``should_stop`` says so.
+
+Measured on the benchmark instances (200 and 1,000 products): groups of 5
+products with 0.3 s each beat groups of 10–20 with more time per group within
+the same time; gaps of 0.1–0.5 % per sub-MIP did best.
 """
 
 from __future__ import annotations
@@ -62,7 +70,9 @@ class Blocks:
             if b is not None:
                 col_block[j] = ids.setdefault(b, len(ids))
         self.n = len(ids)
-        self.columns = [np.flatnonzero(col_block == i) for i in range(self.n)] if self.n else []
+        order = np.argsort(col_block, kind="stable")
+        order = order[col_block[order] >= 0]  # each block's columns, ascending
+        self.columns = np.split(order, np.searchsorted(col_block[order], np.arange(1, self.n))) if self.n else []
         # rows -> blocks, through the matrix's pattern
         coo = A.tocoo()
         keep = col_block[coo.col] >= 0
