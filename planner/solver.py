@@ -303,7 +303,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         timings["heuristic_plan_used"] = 1.0
         if status != Status.OPTIMAL:
             status = result.status = Status.FEASIBLE
-            how = "improved by fix-and-optimise" if source == "fix_and_optimise" else "the heuristic plan"
+            how = "the heuristic plan, improved by fix-and-optimise," if source == "fix_and_optimise" else "the heuristic plan"
             result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
     _load(m, sf, cols, x)
     return result
