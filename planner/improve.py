@@ -36,7 +36,7 @@ the same time; gaps of 0.1–0.5 % per sub-MIP did best.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Hashable, Sequence
 
 import highspy
@@ -52,7 +52,6 @@ class ImproveResult:
     rounds: int = 0
     blocks_solved: int = 0
     blocks_improved: int = 0
-    trace: list[tuple[float, float]] = field(default_factory=list)  # (seconds, objective) after each accepted block
 
 
 class Blocks:
@@ -194,7 +193,6 @@ def improve(
             x[cols] = new
             obj -= gain
             res.blocks_improved += 1
-            res.trace.append((time.perf_counter() - t0, obj))
             if on_improved is not None:
                 on_improved(time.perf_counter() - t0, obj)
         if round_start - obj <= min_round_gain * max(1.0, abs(obj)):

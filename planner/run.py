@@ -8,12 +8,11 @@ passed the independent verifier; a plan that fails it comes back with status
 from __future__ import annotations
 
 import time
-from importlib.metadata import PackageNotFoundError, version
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
-import pyomo.environ as pyo
 
 from planner.instance import Instance
 from planner.plan import Plan, extract, plan_kpis
@@ -76,8 +75,7 @@ def solve_instance(
         from planner.start import construct_start
 
         ts = time.perf_counter()
-        construct_start(m, inst)
-        start_profit = pyo.value(m.profit, exception=False)  # None when a family has variables the heuristic does not know
+        start_profit = construct_start(m, inst).profit
         timings["start_seconds"] = time.perf_counter() - ts
     result = solve_model(m, options)
     if "start_lp" in result.timings:  # the heuristic plan's continuous decisions (an LP)
@@ -90,7 +88,7 @@ def solve_instance(
     echo = {"time_limit": options.time_limit, "mip_gap": options.mip_gap, "model": model_options or {}, "families": [f.name for f, _ in families]}
     base = {
         "start_profit": start_profit,
-        "heuristic_plan_used": bool(result.timings.get("heuristic_plan_used", 0.0)),
+        "heuristic_plan_used": result.plan_source in ("heuristic", "fix_and_optimise"),
         "plan_source": result.plan_source or None,
         "improve_seconds": result.timings.get("improve"),
         "improve_blocks": result.timings.get("improve_blocks"),

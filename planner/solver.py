@@ -129,7 +129,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if options.start and n and is_int.any() and all(v.value is not None for v in cols if v.is_integer()):
         start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
         ts = time.perf_counter()
-        own = _fixed_lp(standard, start_ints)
+        fixed = _fixed_lp(standard, start_ints)
+        own = fixed[:2] if fixed is not None else None
         timings["start_lp"] = time.perf_counter() - ts
     # The time limit covers the search and the polish LP after it (the same LP as the
     # start's, so its time is known): the search gets what is left of it.
@@ -243,7 +244,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     model_status = h.getModelStatus()
     info = h.getInfo()
     has_solution = info.primal_solution_status == 2
-    # what the search found, read now: the LPs below re-use (and overwrite) the same HiGHS object
+    # what the search found
     mip_x = np.array(h.getSolution().col_value) if has_solution and n else np.zeros(n)
     mip_obj = info.objective_function_value
     mip_bound = info.mip_dual_bound
@@ -284,27 +285,25 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         result.bound = sign * (mip_bound if is_int.any() else mip_obj)
         if abs(result.bound) > 1e50:
             result.bound = None
-        duals_valid = not is_int.any()
+        duals_from = None if is_int.any() else h
         if is_int.any():
             t2 = time.perf_counter()
-            x, duals_valid = _polish(h, x, is_int, ref)
+            x, duals_from = _polish(standard, x, ref)
             timings["polish"] = time.perf_counter() - t2
         dual = getattr(m, "dual", None)
-        if isinstance(dual, pyo.Suffix) and duals_valid:
+        if isinstance(dual, pyo.Suffix) and duals_from is not None:
             # duals of the LP with the integer decisions fixed: d profit / d right-hand side
-            row_dual = sign * np.array(h.getSolution().row_dual)
+            row_dual = sign * np.array(duals_from.getSolution().row_dual)
             for (con, _), d in zip(sf.rows, row_dual):
                 dual[con] = float(d)
         result.objective = sign * float(c @ x + lp.offset_)
         if not is_int.any():
             result.bound = result.objective
         result.gap = _gap(result.objective, result.bound)
-    if use_own:
-        timings["heuristic_plan_used"] = 1.0
-        if status != Status.OPTIMAL:
-            status = result.status = Status.FEASIBLE
-            how = "the heuristic plan, improved by fix-and-optimise," if source == "fix_and_optimise" else "the heuristic plan"
-            result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
+    if use_own and status != Status.OPTIMAL:
+        status = result.status = Status.FEASIBLE
+        how = "the heuristic plan, improved by fix-and-optimise," if source == "fix_and_optimise" else "the heuristic plan"
+        result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
     _load(m, sf, cols, x)
     return result
 
@@ -321,9 +320,10 @@ def _load(m: pyo.ConcreteModel, sf, cols, x: np.ndarray) -> None:
             v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
 
 
-def _fixed_lp(sf: StandardForm, values: np.ndarray) -> tuple[np.ndarray, float] | None:
+def _fixed_lp(sf: StandardForm, values: np.ndarray) -> tuple[np.ndarray, float, highspy.Highs] | None:
     """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
-    (solution, HiGHS objective), or None if it has no optimum."""
+    (solution, HiGHS objective, the HiGHS holding its duals), or None if it has no optimum.
+    Used for the heuristic plan's continuous decisions and for polishing the final plan."""
     lo, up = sf.col_lower.copy(), sf.col_upper.copy()
     lo[sf.is_int] = up[sf.is_int] = values
     h = new_highs()
@@ -334,30 +334,20 @@ def _fixed_lp(sf: StandardForm, values: np.ndarray) -> tuple[np.ndarray, float] 
         return None
     y = np.array(h.getSolution().col_value)
     y[sf.is_int] = values
-    return y, h.getInfo().objective_function_value
+    return y, h.getInfo().objective_function_value, h
 
 
-def _polish(h: highspy.Highs, x: np.ndarray, is_int: np.ndarray, mip_obj: float) -> tuple[np.ndarray, bool]:
-    """Fix integer columns at their rounded values and re-solve the LP for the rest.
+def _polish(sf: StandardForm, x: np.ndarray, ref_obj: float) -> tuple[np.ndarray, highspy.Highs | None]:
+    """Fix the integer columns at their rounded values and re-solve the LP for the rest.
 
-    Returns the solution and whether it is the fixed LP's optimum (so its duals are
-    valid). Falls back to the MIP solution (with integers rounded) if the fixed LP
-    does not solve to optimality or is worse than the MIP incumbent.
+    Returns the solution and the HiGHS of the fixed LP when its optimum is kept (its
+    duals are then valid); otherwise ``x`` with integers rounded and None — when the
+    fixed LP has no optimum or is worse than ``ref_obj`` (HiGHS always minimises here).
     """
-    idx = np.flatnonzero(is_int).astype(np.int32)
-    vals = np.round(x[idx])
-    h.changeColsIntegrality(len(idx), idx, np.full(len(idx), highspy.HighsVarType.kContinuous))
-    h.changeColsBounds(len(idx), idx, vals, vals)
-    h.setOptionValue("time_limit", highspy.kHighsInf)
-    h.clearSolver()
-    h.run()
-    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-        y = np.array(h.getSolution().col_value)
-        obj = h.getInfo().objective_function_value
-        worse = obj > mip_obj + 1e-6 * max(1, abs(mip_obj))  # HiGHS always minimises here
-        if not worse:
-            y[idx] = vals
-            return y, True
+    vals = np.round(x[sf.is_int])
+    fixed = _fixed_lp(sf, vals)
+    if fixed is not None and fixed[1] <= ref_obj + 1e-6 * max(1, abs(ref_obj)):
+        return fixed[0], fixed[2]
     x = x.copy()
-    x[idx] = vals
-    return x, False
+    x[sf.is_int] = vals
+    return x, None

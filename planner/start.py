@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 
 import pyomo.environ as pyo
 
@@ -59,9 +60,15 @@ def _tier_guess(inst: Instance) -> dict[str, str]:
     return {s: j for s, (_, j) in best.items()}
 
 
-def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
-    """Set a heuristic plan as the values of ``m``'s variables. Returns whether it meets
-    every fill-rate floor and safety stock it knows of (else the values are still set)."""
+@dataclass(frozen=True)
+class StartPlan:
+    feasible: bool  # meets every fill-rate floor and safety stock the heuristic knows of
+    profit: float | None  # the plan's profit; None when a family has variables the heuristic does not set
+
+
+def construct_start(m: pyo.ConcreteModel, inst: Instance) -> StartPlan:
+    """Set a heuristic plan as the values of ``m``'s variables (also when it falls short of
+    some requirement: ``feasible`` says whether it does)."""
     low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
     guess = _tier_guess(inst)
     # the variant that wins most often last: the winner's values are then already set
@@ -70,12 +77,12 @@ def construct_start(m: pyo.ConcreteModel, inst: Instance) -> bool:
     for tiers, fixed_weight in variants:
         ok = _construct(m, inst, tiers, fixed_weight)
         profit = pyo.value(m.profit, exception=False)
-        profit = -math.inf if profit is None else profit
-        if best is None or (ok, profit) > (best[0], best[1]):
-            best = (ok, profit, tiers, fixed_weight)
-    if best[2:] != (tiers, fixed_weight):
-        _construct(m, inst, best[2], best[3])
-    return best[0]
+        rank = -math.inf if profit is None else profit
+        if best is None or (ok, rank) > (best[0], best[1]):
+            best = (ok, rank, profit, tiers, fixed_weight)
+    if best[3:] != (tiers, fixed_weight):
+        _construct(m, inst, best[3], best[4])
+    return StartPlan(feasible=best[0], profit=best[2])
 
 
 def _construct(m: pyo.ConcreteModel, inst: Instance, chosen: dict[str, str], fixed_weight: float = 1.0) -> bool:

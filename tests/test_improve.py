@@ -24,10 +24,10 @@ def gen(seed, **kw):
 def case():
     inst = gen(11, products=30, segments=3, suppliers=6, periods=8)
     m = build_model(inst, select())
-    assert construct_start(m, inst)
+    assert construct_start(m, inst).feasible
     sf, form, sign = compile_model(m)
     ints = np.array([round(v.value) for v, i in zip(sf.columns, form.is_int) if i])
-    x0, obj0 = _fixed_lp(form, ints)
+    x0, obj0, _ = _fixed_lp(form, ints)
     blocks = [product_blocks(inst)(v) for v in sf.columns]
     return inst, m, sf, form, x0, obj0, blocks
 

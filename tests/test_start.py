@@ -24,7 +24,7 @@ def gen(seed, **kw):
 def test_the_heuristic_plan_itself_passes_the_verifier(seed):
     inst = gen(seed, products=15, segments=3, suppliers=5, periods=8)
     m = build_model(inst, select())
-    assert construct_start(m, inst)
+    assert construct_start(m, inst).feasible
     tables = extract(m, inst)
     kpis = plan_kpis(m, inst, tables)
     check = verify_plan(inst, tables, kpis)
