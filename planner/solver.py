@@ -75,8 +75,13 @@ class SolveOptions:
 
 # Measured on the benchmark's L instance (152k rows, 36k binaries; benchmarks/RESULTS.md):
 # HiGHS presolve's dual fixing takes 7 of its 12 s and removes nothing more (same presolved
-# size without it); switched off, HiGHS reaches the root LP bound 6 s earlier.
-LARGE_MODEL_OPTIONS: dict[str, object] = {"presolve_rule_off": 1 << 17}  # bit 17: dual fixing
+# size without it); switched off, HiGHS reaches the root LP bound 6 s earlier. Its feasibility
+# jump heuristic runs for 5 s before the root LP and found no plan in 95 s at L (fix-and-
+# optimise gives the plans there); switched off, the root LP bound comes 5 s earlier again.
+LARGE_MODEL_OPTIONS: dict[str, object] = {
+    "presolve_rule_off": 1 << 17,  # bit 17: dual fixing
+    "mip_heuristic_run_feasibility_jump": False,
+}
 
 
 @dataclass
@@ -112,8 +117,6 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    if options.threads:
-        h.setOptionValue("threads", int(options.threads))
     large = int(is_int.sum()) >= options.improve_min_binaries
     for key, value in (options.highs_options if options.highs_options is not None else LARGE_MODEL_OPTIONS if large else {}).items():
         h.setOptionValue(key, value)
@@ -129,7 +132,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     if options.start and n and is_int.any() and all(v.value is not None for v in cols if v.is_integer()):
         start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
         ts = time.perf_counter()
-        fixed = _fixed_lp(standard, start_ints)
+        fixed = standard.fixed_lp(start_ints)
         own = fixed[:2] if fixed is not None else None
         timings["start_lp"] = time.perf_counter() - ts
     # The time limit covers the search and the polish LP after it (the same LP as the
@@ -146,11 +149,22 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         and large
         and (search_limit is None or search_limit > 1.0)
     )
+    # HiGHS keeps one pool of worker threads per process, sized by the first MIP that runs
+    # (a later run asking for another size fails): a run that sets its threads makes the
+    # pool again, and the next run after it gets a pool of the default size.
+    # Beside fix-and-optimise HiGHS gets one thread, fix-and-optimise the other core.
+    # Measured at L (60 s, 2 cores): with 2 threads HiGHS shared the cores with fix-and-
+    # optimise and did not finish its first round of root cuts (gap 2.2 %); with 1, it
+    # finished two (bound 34.89 -> 34.57 M) and the plan was better too (gap 1.1 %).
+    threads = options.threads or (1 if improving else None)
+    if threads:
+        h.setOptionValue("threads", int(threads))
+        highspy.Highs.resetGlobalScheduler(True)
     if improving and search_limit is not None:
-        # On a large model HiGHS may be inside one LP of its root cut loop for seconds before
-        # it looks at the clock again (measured at L: up to 6 s late); it is asked to stop a
-        # little earlier, and fix-and-optimise goes on to the end.
-        highs_limit = search_limit - min(0.05 * search_limit, 3.0)
+        # On a large model HiGHS may be inside a round of root cuts for seconds before it looks
+        # at the clock or calls back again (measured at L on one thread: 4-10 s late, in cut
+        # separation); it is asked to stop earlier, and fix-and-optimise goes on to the end.
+        highs_limit = search_limit - min(0.1 * search_limit, 6.0)
     if highs_limit is not None:
         h.setOptionValue("time_limit", float(highs_limit))
 
@@ -234,6 +248,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         search.join()
     else:
         h.run()
+    if threads:
+        highspy.Highs.resetGlobalScheduler(True)
     timings["solve"] = time.perf_counter() - t1
     searching[0] = False
     for cb in (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbMipImprovingSolution):
@@ -320,23 +336,6 @@ def _load(m: pyo.ConcreteModel, sf, cols, x: np.ndarray) -> None:
             v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
 
 
-def _fixed_lp(sf: StandardForm, values: np.ndarray) -> tuple[np.ndarray, float, highspy.Highs] | None:
-    """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
-    (solution, HiGHS objective, the HiGHS holding its duals), or None if it has no optimum.
-    Used for the heuristic plan's continuous decisions and for polishing the final plan."""
-    lo, up = sf.col_lower.copy(), sf.col_upper.copy()
-    lo[sf.is_int] = up[sf.is_int] = values
-    h = new_highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(sf.highs_lp(lo, up, integer=False))
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    y = np.array(h.getSolution().col_value)
-    y[sf.is_int] = values
-    return y, h.getInfo().objective_function_value, h
-
-
 def _polish(sf: StandardForm, x: np.ndarray, ref_obj: float) -> tuple[np.ndarray, highspy.Highs | None]:
     """Fix the integer columns at their rounded values and re-solve the LP for the rest.
 
@@ -345,7 +344,7 @@ def _polish(sf: StandardForm, x: np.ndarray, ref_obj: float) -> tuple[np.ndarray
     fixed LP has no optimum or is worse than ``ref_obj`` (HiGHS always minimises here).
     """
     vals = np.round(x[sf.is_int])
-    fixed = _fixed_lp(sf, vals)
+    fixed = sf.fixed_lp(vals)
     if fixed is not None and fixed[1] <= ref_obj + 1e-6 * max(1, abs(ref_obj)):
         return fixed[0], fixed[2]
     x = x.copy()

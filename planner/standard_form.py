@@ -70,6 +70,23 @@ class StandardForm:
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in self.is_int]
         return lp
 
+    def fixed_lp(self, values: np.ndarray) -> tuple[np.ndarray, float, highspy.Highs] | None:
+        """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
+        (solution, HiGHS objective, the HiGHS holding its duals), or None if it has no optimum.
+        Gives a heuristic plan its continuous decisions, re-balances fix-and-optimise's plan
+        across all products, and polishes the final plan."""
+        lo, up = self.col_lower.copy(), self.col_upper.copy()
+        lo[self.is_int] = up[self.is_int] = values
+        h = new_highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(self.highs_lp(lo, up, integer=False))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.array(h.getSolution().col_value)
+        y[self.is_int] = values
+        return y, h.getInfo().objective_function_value, h
+
 
 def _bound(v: float | None, side: float) -> float:
     return side * INF if v is None else float(v)

@@ -8,7 +8,7 @@ from models import build_model, select
 from planner.improve import Blocks, improve
 from planner.loading import tables_from_mapping
 from planner.run import product_blocks, solve_instance
-from planner.solver import SolveOptions, _fixed_lp
+from planner.solver import SolveOptions
 from planner.standard_form import compile_model
 from planner.start import construct_start
 from planner.verify import verify_plan
@@ -27,7 +27,7 @@ def case():
     assert construct_start(m, inst).feasible
     sf, form, sign = compile_model(m)
     ints = np.array([round(v.value) for v, i in zip(sf.columns, form.is_int) if i])
-    x0, obj0, _ = _fixed_lp(form, ints)
+    x0, obj0, _ = form.fixed_lp(ints)
     blocks = [product_blocks(inst)(v) for v in sf.columns]
     return inst, m, sf, form, x0, obj0, blocks
 
@@ -49,6 +49,7 @@ def test_the_improved_plan_is_feasible_better_and_not_better_than_the_optimum(ca
     res = improve(form, x0, blocks, time_budget=20, block_size=5, block_time=1.0)
     x = res.x
     assert res.blocks_improved > 0
+    assert res.lp_solved > 0  # the LP over all products with the integer decisions fixed, after each round
     assert res.objective < obj0 - 1e-6 * abs(obj0)  # the heuristic plan leaves room on this instance
     assert res.objective == pytest.approx(form.c @ x + form.offset, rel=1e-9)
     act = form.A @ x
@@ -134,3 +135,14 @@ def test_groups_grow_through_shared_capacity(case):
     related = np.mean([share(B.groups(3, rng, related=True)) for _ in range(5)])
     random = np.mean([share(B.groups(3, rng, related=False)) for _ in range(5)])
     assert related > random
+
+
+def test_runs_that_set_their_threads_follow_runs_that_did_not(tiny_raw):
+    """HiGHS sizes one thread pool per process at its first MIP; a later run asking for
+    another size would fail unless the pool is made again (fix-and-optimise runs HiGHS
+    on one thread beside it; ``--threads`` sets it too)."""
+    inst = instance_of(tiny_raw)
+    for threads in (None, 1, 2, None, 1):
+        plan = solve_instance(inst, SolveOptions(mip_gap=0, threads=threads))
+        assert plan.status == "optimal", (threads, plan.messages)
+        assert plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-5)
