@@ -61,6 +61,7 @@ def solve_instance(
     the plan's ``explanation`` names the requirements that had to give.
     """
     from models import build_model, select, tidy_solution  # imported here: Pyomo's import is slow and `validate` does not need it
+    from pyomo.common.gc_manager import PauseGC
 
     options = options or SolveOptions()
     if options.blocks is None:
@@ -113,9 +114,10 @@ def solve_instance(
         return plan
 
     t1 = time.perf_counter()
-    tidy_solution(m, families)
-    tables = extract(m, inst)
-    kpis = plan_kpis(m, inst, tables)
+    with PauseGC():  # many small objects and no garbage: see models.build_model
+        tidy_solution(m, families)
+        tables = extract(m, inst)
+        kpis = plan_kpis(m, inst, tables)
     if result.bound is not None and kpis["profit"] is not None:  # the gap of the plan as reported
         base["mip_gap"] = max(0.0, result.bound - kpis["profit"]) / max(abs(kpis["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1
