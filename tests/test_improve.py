@@ -49,7 +49,6 @@ def test_the_improved_plan_is_feasible_better_and_not_better_than_the_optimum(ca
     res = improve(form, x0, blocks, time_budget=20, block_size=5, block_time=1.0)
     x = res.x
     assert res.blocks_improved > 0
-    assert res.lp_solved > 0  # the LP over all products with the integer decisions fixed, after each round
     assert res.objective < obj0 - 1e-6 * abs(obj0)  # the heuristic plan leaves room on this instance
     assert res.objective == pytest.approx(form.c @ x + form.offset, rel=1e-9)
     act = form.A @ x
