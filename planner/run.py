@@ -13,7 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
-
 from planner.instance import Instance
 from planner.plan import Plan, extract, plan_kpis
 from planner.solver import SolveOptions, Status, solve_model

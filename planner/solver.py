@@ -118,8 +118,10 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
     large = int(is_int.sum()) >= options.improve_min_binaries
-    for key, value in (options.highs_options if options.highs_options is not None else LARGE_MODEL_OPTIONS if large else {}).items():
-        h.setOptionValue(key, value)
+    highs_options = options.highs_options if options.highs_options is not None else LARGE_MODEL_OPTIONS if large else {}
+    for key, value in highs_options.items():
+        if key != "threads":  # set below, with HiGHS's thread pool
+            h.setOptionValue(key, value)
     h.passModel(lp)
     size = {"rows": nrows, "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(A.nnz)}
     # A heuristic plan in the variables' values becomes a plan of its own: its integer
@@ -158,7 +160,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     # finished one to three rounds in ten runs (gap 1.0-1.4 %). Making the pool again is
     # safe here: no other HiGHS runs in this process meanwhile (the service solves each
     # run in a process of its own; fix-and-optimise's sub-MIPs start after this).
-    threads = options.threads or (1 if improving else None)
+    threads = options.threads or highs_options.get("threads") or (1 if improving else None)
     if threads:
         h.setOptionValue("threads", int(threads))
         highspy.Highs.resetGlobalScheduler(True)

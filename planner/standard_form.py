@@ -73,8 +73,7 @@ class StandardForm:
     def fixed_lp(self, values: np.ndarray) -> tuple[np.ndarray, float, highspy.Highs] | None:
         """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
         (solution, HiGHS objective, the HiGHS holding its duals), or None if it has no optimum.
-        Gives a heuristic plan its continuous decisions, re-balances fix-and-optimise's plan
-        across all products, and polishes the final plan."""
+        Gives a heuristic plan its continuous decisions and polishes the final plan."""
         lo, up = self.col_lower.copy(), self.col_upper.copy()
         lo[self.is_int] = up[self.is_int] = values
         h = new_highs()

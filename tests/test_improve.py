@@ -145,3 +145,5 @@ def test_runs_that_set_their_threads_follow_runs_that_did_not(tiny_raw):
         plan = solve_instance(inst, SolveOptions(mip_gap=0, threads=threads))
         assert plan.status == "optimal", (threads, plan.messages)
         assert plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-5)
+    plan = solve_instance(inst, SolveOptions(mip_gap=0, highs_options={"threads": 1}))  # through HiGHS's options too
+    assert plan.status == "optimal", plan.messages
