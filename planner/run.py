@@ -121,7 +121,8 @@ def solve_instance(
         base["mip_gap"] = max(0.0, result.bound - kpis["profit"]) / max(abs(kpis["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    check = verify_plan(inst, tables, kpis, families)
+    with PauseGC():
+        check = verify_plan(inst, tables, kpis, families)
     timings["verify_seconds"] = time.perf_counter() - t2
     status = result.status
     messages = [result.message] if result.message else []

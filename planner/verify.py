@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from planner.instance import Instance
@@ -106,87 +107,106 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
             df[c] = df[c].astype(str)
 
     # ---- orders: eligibility, lead time, horizon, moq -------------------------------
+    # Checked column-wise; only the rows that break a rule are visited, to name them.
     terms = inst.supplier_products.set_index(["supplier", "product"])
     orders["t"] = orders["period"].map(pidx)
-    for r in orders.itertuples(index=False):
-        where = f"{r.supplier}/{r.product}/{r.period}"
-        if (r.supplier, r.product) not in terms.index:
-            out.add("order_eligible", where, r.quantity, f"{r.supplier} does not supply {r.product}")
-            continue
-        if pd.isna(r.t):
-            out.add("order_period", where, r.quantity, f"period {r.period} is not in the horizon")
-            continue
-        a = int(r.t) + inst.lead_time[r.supplier]
-        if a >= T:
-            out.add("order_arrival", where, r.quantity, "the order would arrive after the horizon")
-        elif periods[a] != r.arrival_period:
-            out.add("order_arrival", where, r.quantity, f"arrives in {periods[a]} (lead time), plan says {r.arrival_period}")
-        if r.quantity < -_tol(0):
-            out.add("order_nonnegative", where, -r.quantity, "negative order quantity")
-        moq = float(terms.at[(r.supplier, r.product), "moq"])
-        if r.quantity < moq - _tol(moq):
-            out.add("order_min", where, moq - r.quantity, f"quantity {r.quantity:g} below moq {moq:g}")
+    pair = pd.MultiIndex.from_frame(orders[["supplier", "product"]])
+    eligible = pair.isin(terms.index)
+    where = orders["supplier"].astype(str) + "/" + orders["product"].astype(str) + "/" + orders["period"]
+    for w, r in zip(where[~eligible], orders[~eligible].itertuples(index=False)):
+        out.add("order_eligible", w, r.quantity, f"{r.supplier} does not supply {r.product}")
+    outside = eligible & orders["t"].isna()
+    for w, r in zip(where[outside], orders[outside].itertuples(index=False)):
+        out.add("order_period", w, r.quantity, f"period {r.period} is not in the horizon")
+    checked = eligible & ~outside
+    arrival = (orders["t"] + orders["supplier"].map(inst.lead_time)).where(checked)
+    late = checked & (arrival >= T)
+    for w, r in zip(where[late], orders[late].itertuples(index=False)):
+        out.add("order_arrival", w, r.quantity, "the order would arrive after the horizon")
+    on_time = checked & ~late
+    expected = pd.Series([periods[int(a)] for a in arrival[on_time]], index=orders.index[on_time], dtype=object)
+    wrong = expected != orders.loc[on_time, "arrival_period"]
+    for w, e, r in zip(where[on_time][wrong], expected[wrong], orders[on_time][wrong].itertuples(index=False)):
+        out.add("order_arrival", w, r.quantity, f"arrives in {e} (lead time), plan says {r.arrival_period}")
+    negative = checked & (orders["quantity"] < -_tol(0))
+    for w, r in zip(where[negative], orders[negative].itertuples(index=False)):
+        out.add("order_nonnegative", w, -r.quantity, "negative order quantity")
+    moq = terms["moq"].reindex(pair).to_numpy(dtype=float)
+    below = checked & (orders["quantity"] < moq - _tol(moq))
+    for w, q, r in zip(where[below], moq[below.to_numpy()], orders[below].itertuples(index=False)):
+        out.add("order_min", w, q - r.quantity, f"quantity {r.quantity:g} below moq {q:g}")
     if orders.duplicated(subset=["supplier", "product", "period"]).any():
         out.add("order_unique", "orders", 1, "more than one order row for one supplier, product and period")
-    orders = orders.dropna(subset=["t"])
-    orders = orders[orders.set_index(["supplier", "product"]).index.isin(terms.index)]
+    orders = orders[checked].copy()
     orders["t"] = orders["t"].astype(int)
 
     # ---- sales ----------------------------------------------------------------------
     d = inst.demand_indexed[["segment", "product", "period", "t", "quantity", "std", "price"]]
     sv = d.merge(service, on=["segment", "product", "period"], how="left", validate="one_to_one")
+    cell = sv["segment"].astype(str) + "/" + sv["product"].astype(str) + "/" + sv["period"]
     missing = sv["served"].isna()
-    for r in sv[missing].itertuples(index=False):
-        out.add("service_row", f"{r.segment}/{r.product}/{r.period}", r.quantity, "demand row missing from service table")
+    for w, q in zip(cell[missing], sv.loc[missing, "quantity"]):
+        out.add("service_row", w, q, "demand row missing from service table")
     sv["served"] = sv["served"].fillna(0.0)
-    for r in sv.itertuples(index=False):
-        where = f"{r.segment}/{r.product}/{r.period}"
-        if r.served < -_tol(0) or r.served > r.quantity + _tol(r.quantity):
-            out.add("served_bounds", where, r.served, f"served {r.served:g} outside [0, demand {r.quantity:g}]")
-        if not pd.isna(r.lost) and abs((r.quantity - r.served) - r.lost) > _tol(r.quantity):
-            out.add("lost_definition", where, abs(r.quantity - r.served - r.lost), "lost != demand - served")
+    bad = (sv["served"] < -_tol(0)) | (sv["served"] > sv["quantity"] + _tol(sv["quantity"]))
+    for w, r in zip(cell[bad], sv[bad].itertuples(index=False)):
+        out.add("served_bounds", w, r.served, f"served {r.served:g} outside [0, demand {r.quantity:g}]")
+    off = (sv["quantity"] - sv["served"] - sv["lost"]).abs()
+    bad = sv["lost"].notna() & (off > _tol(sv["quantity"]))
+    for w, o in zip(cell[bad], off[bad]):
+        out.add("lost_definition", w, o, "lost != demand - served")
 
     # ---- inventory balance ----------------------------------------------------------
-    arrivals = {}
-    for r in orders.itertuples(index=False):
-        key = (r.product, r.t + inst.lead_time[r.supplier])
-        arrivals[key] = arrivals.get(key, 0.0) + r.quantity
-    for key, q in inst.open_arrivals.items():
-        arrivals[key] = arrivals.get(key, 0.0) + q
-    sold = sv.groupby(["product", "t"])["served"].sum().to_dict()
-    on_hand = {(p, pidx.get(str(per), -1)): v for p, per, v in zip(inventory["product"], inventory["period"], inventory["on_hand"])}
-    init = dict(zip(inst.products["product"], inst.products["initial_inventory"]))
-    for p in inst.product_ids:
-        prev = float(init[p])
-        for t in range(T):
-            if (p, t) not in on_hand:
-                out.add("inventory_row", f"{p}/{periods[t]}", 0, "inventory row missing")
-                continue
-            expected = prev + arrivals.get((p, t), 0.0) - sold.get((p, t), 0.0)
-            got = on_hand[(p, t)]
-            if abs(expected - got) > _tol(max(abs(expected), abs(got))) * 10:
-                out.add("inventory_balance", f"{p}/{periods[t]}", got - expected, f"on_hand {got:g} but stock flow gives {expected:g}")
-            if got < -_tol(0):
-                out.add("inventory_nonnegative", f"{p}/{periods[t]}", -got, "negative inventory")
-            prev = got
+    # One row per product and period: on_hand = previous on_hand + arrivals - sold.
+    grid = pd.MultiIndex.from_product([inst.product_ids, range(T)], names=["product", "t"])
+    inventory["t"] = inventory["period"].map(pidx)
+    stock = inventory.dropna(subset=["t"]).astype({"t": int}).set_index(["product", "t"])
+    stock = stock[~stock.index.duplicated()]
+    on_hand = stock["on_hand"].reindex(grid)
+    arrived = pd.concat([
+        pd.DataFrame({"product": orders["product"], "t": orders["t"] + orders["supplier"].map(inst.lead_time), "quantity": orders["quantity"]}),
+        pd.DataFrame([(p, t, q) for (p, t), q in inst.open_arrivals.items()], columns=["product", "t", "quantity"]),
+    ])
+    inflow = arrived.groupby(["product", "t"])["quantity"].sum().reindex(grid, fill_value=0.0)
+    sold = sv.groupby(["product", "t"])["served"].sum().reindex(grid, fill_value=0.0)
+    init = inst.products.set_index("product")["initial_inventory"].astype(float)
+    before = on_hand.groupby(level="product").shift(1)
+    first = grid.get_level_values("t") == 0
+    before[first] = grid.get_level_values("product")[first].map(init)
+    expected = before + inflow - sold
+    label = pd.Series([f"{p}/{periods[t]}" for p, t in grid], index=grid)
+    for w in label[on_hand.isna()]:
+        out.add("inventory_row", w, 0, "inventory row missing")
+    wrong = (expected - on_hand).abs() > _tol(np.maximum(expected.abs().fillna(0.0), on_hand.abs().fillna(0.0))) * 10
+    for w, got, e in zip(label[wrong], on_hand[wrong], expected[wrong]):
+        out.add("inventory_balance", w, got - e, f"on_hand {got:g} but stock flow gives {e:g}")
+    negative = on_hand < -_tol(0)
+    for w, got in zip(label[negative], on_hand[negative]):
+        out.add("inventory_nonnegative", w, -got, "negative inventory")
 
     # ---- tiers, fill rate, safety stock ---------------------------------------------
     chosen = _chosen_tiers(inst, segments, out)
     fr = {s: float(r["fill_rate"]) for s, r in chosen.items()}
     kf = {s: float(r["safety_factor"]) for s, r in chosen.items()}
-    sv["frozen"] = [inst.is_frozen(p, t) for p, t in zip(sv["product"], sv["t"])]
-    for r in sv[~sv["frozen"]].itertuples(index=False) if on("fill_rate") else []:
-        need = fr.get(r.segment, 0.0) * r.quantity
-        if r.served < need - _tol(need):
-            out.add("fill_rate_floor", f"{r.segment}/{r.product}/{r.period}", need - r.served, f"served {r.served:g} < {fr[r.segment]:g} x demand {r.quantity:g}")
+    sv["frozen"] = sv["t"] < sv["product"].map(inst.first_supply_period)  # Instance.is_frozen
+    if on("fill_rate"):
+        rate = sv["segment"].map(fr).fillna(0.0)
+        need = rate * sv["quantity"]
+        short = ~sv["frozen"] & (sv["served"] < need - _tol(need))
+        for w, n, f, r in zip(cell[short], need[short], rate[short], sv[short].itertuples(index=False)):
+            out.add("fill_rate_floor", w, n - r.served, f"served {r.served:g} < {f:g} x demand {r.quantity:g}")
     sv["ss"] = sv["std"] * sv["segment"].map(kf).fillna(0.0) * (1.0 if on("safety_stock") else 0.0)
-    ss = sv.groupby(["product", "t"])["ss"].sum().to_dict()
-    inv_ss = {(p, pidx.get(str(per), -1)): v for p, per, v in zip(inventory["product"], inventory["period"], inventory["safety_stock"])}
-    for (p, t), target in ss.items():
-        if abs(inv_ss.get((p, t), 0.0) - target) > _tol(target) * 10:
-            out.add("safety_stock_value", f"{p}/{periods[t]}", inv_ss.get((p, t), 0.0) - target, f"reported safety stock {inv_ss.get((p, t), 0.0):g}, recomputed {target:g}")
-        if not inst.is_frozen(p, t) and on_hand.get((p, t), 0.0) < target - _tol(target):
-            out.add("safety_stock", f"{p}/{periods[t]}", target - on_hand.get((p, t), 0.0), f"on_hand {on_hand.get((p, t), 0.0):g} below safety stock {target:g}")
+    target = sv.groupby(["product", "t"])["ss"].sum()
+    reported = stock["safety_stock"].reindex(target.index).fillna(0.0)
+    held = on_hand.reindex(target.index).fillna(0.0)
+    frozen = target.index.get_level_values("t") < target.index.get_level_values("product").map(inst.first_supply_period)
+    where_ss = pd.Series([f"{p}/{periods[t]}" for p, t in target.index], index=target.index)
+    wrong = (reported - target).abs() > _tol(target) * 10
+    for w, got, e in zip(where_ss[wrong], reported[wrong], target[wrong]):
+        out.add("safety_stock_value", w, got - e, f"reported safety stock {got:g}, recomputed {e:g}")
+    short = ~frozen & (held < target - _tol(target))
+    for w, got, e in zip(where_ss[short], held[short], target[short]):
+        out.add("safety_stock", w, e - got, f"on_hand {got:g} below safety stock {e:g}")
 
     # ---- supplier capacity and use --------------------------------------------------
     o = orders.merge(inst.supplier_products, on=["supplier", "product"], how="left")

@@ -117,3 +117,64 @@ def test_an_order_arriving_at_the_wrong_time_is_caught(solved):
     o = tables["orders"]
     o.loc[o["supplier"] == "Slow", "arrival_period"] = "W1"
     assert "order_arrival" in checks(inst, tables, kpis)
+
+
+def violations(inst, tables, kpis, check):
+    return [v for v in verify_plan(inst, tables, kpis).violations if v.check == check]
+
+
+def test_an_order_below_its_moq_is_named(tiny_raw):
+    for row in tiny_raw["supplier_products"]:
+        row["moq"] = 5
+    inst = instance_of(tiny_raw)
+    plan = solve_raw(tiny_raw)
+    tables, kpis = corrupt(plan)
+    o = tables["orders"]
+    o.loc[0, "quantity"] = 2.0
+    found = violations(inst, tables, kpis, "order_min")
+    assert [v.where for v in found] == [f"{o.at[0, 'supplier']}/{o.at[0, 'product']}/{o.at[0, 'period']}"]
+    assert found[0].amount == pytest.approx(3.0)
+
+
+def test_an_order_outside_the_horizon_or_negative_is_named(solved):
+    inst, plan = solved
+    tables, kpis = corrupt(plan)
+    o = tables["orders"]
+    o.loc[len(o)] = [o.at[0, "supplier"], o.at[0, "product"], "W99", 1.0, "W99"]
+    o.loc[0, "quantity"] = -1.0
+    found = checks(inst, tables, kpis)
+    assert {"order_period", "order_nonnegative"} <= found
+    assert [v.where for v in violations(inst, tables, kpis, "order_period")] == [f"{o.at[0, 'supplier']}/{o.at[0, 'product']}/W99"]
+
+
+def test_lost_that_is_not_demand_less_served_is_named(solved):
+    inst, plan = solved
+    tables, kpis = corrupt(plan)
+    s = tables["service"]
+    s.loc[1, "lost"] += 4.0
+    found = violations(inst, tables, kpis, "lost_definition")
+    assert [v.where for v in found] == [f"{s.at[1, 'segment']}/{s.at[1, 'product']}/{s.at[1, 'period']}"]
+    assert found[0].amount == pytest.approx(4.0)
+
+
+def test_a_missing_inventory_row_and_a_wrong_safety_stock_are_named(solved):
+    inst, plan = solved
+    tables, kpis = corrupt(plan)
+    inv = tables["inventory"]
+    gone = f"{inv.at[0, 'product']}/{inv.at[0, 'period']}"
+    last = len(inv) - 1
+    inv.loc[last, "safety_stock"] += 7.0
+    wrong = f"{inv.at[last, 'product']}/{inv.at[last, 'period']}"
+    tables["inventory"] = inv.drop(index=0).reset_index(drop=True)
+    assert [v.where for v in violations(inst, tables, kpis, "inventory_row")] == [gone]
+    found = violations(inst, tables, kpis, "safety_stock_value")
+    assert [v.where for v in found] == [wrong] and found[0].amount == pytest.approx(7.0)
+
+
+def test_a_missing_service_row_is_named(solved):
+    inst, plan = solved
+    tables, kpis = corrupt(plan)
+    s = tables["service"]
+    gone = f"{s.at[0, 'segment']}/{s.at[0, 'product']}/{s.at[0, 'period']}"
+    tables["service"] = s.drop(index=0).reset_index(drop=True)
+    assert [v.where for v in violations(inst, tables, kpis, "service_row")] == [gone]
