@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.common.gc_manager import PauseGC
 import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
@@ -95,11 +94,6 @@ def _bound(v: float | None, side: float) -> float:
 def compile_model(m: pyo.ConcreteModel):
     """(Pyomo's standard form, its :class:`StandardForm`, sign): HiGHS always minimises
     here, and the model's objective is ``sign`` times HiGHS's."""
-    with PauseGC():  # many small objects, no garbage, a large heap to scan: see models.build_model
-        return _compile(m)
-
-
-def _compile(m: pyo.ConcreteModel):
     sf = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=pyo.minimize)
     cols = sf.columns
     n = len(cols)
