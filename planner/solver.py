@@ -112,7 +112,6 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     cols = sf.columns
     n, nrows = len(cols), len(sf.rows)
     A, c, is_int = standard.A, standard.c, standard.is_int
-    lp = standard.highs_lp()
 
     h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
@@ -122,7 +121,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     for key, value in highs_options.items():
         if key != "threads":  # set below, with HiGHS's thread pool
             h.setOptionValue(key, value)
-    h.passModel(lp)
+    h.passModel(standard.highs_lp())  # HiGHS keeps its own copy
     size = {"rows": nrows, "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(A.nnz)}
     # A heuristic plan in the variables' values becomes a plan of its own: its integer
     # decisions with the best continuous ones (an LP). It is not handed to HiGHS with
@@ -135,7 +134,10 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
         start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
         ts = time.perf_counter()
         fixed = standard.fixed_lp(start_ints)
+        # only the plan is kept: the HiGHS that solved its LP would hold a copy of the whole
+        # model (and its factorisation) through the search
         own = fixed[:2] if fixed is not None else None
+        del fixed
         timings["start_lp"] = time.perf_counter() - ts
     # The time limit covers the search and the polish LP after it (the same LP as the
     # start's, so its time is known): the search gets what is left of it.
@@ -296,8 +298,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
 
     if n == 0:
         x = np.zeros(0)
-        result.objective = sign * lp.offset_
-        result.bound = sign * lp.offset_
+        result.objective = sign * standard.offset
+        result.bound = sign * standard.offset
         result.gap = 0.0
     else:
         x = own[0] if use_own else mip_x
@@ -307,6 +309,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
             result.bound = None
         duals_from = None if is_int.any() else h
         if is_int.any():
+            h.clearModel()  # the search is done: its copy of the model goes before the polish LP makes another
             t2 = time.perf_counter()
             x, duals_from = _polish(standard, x, ref)
             timings["polish"] = time.perf_counter() - t2
@@ -316,7 +319,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
             row_dual = sign * np.array(duals_from.getSolution().row_dual)
             for (con, _), d in zip(sf.rows, row_dual):
                 dual[con] = float(d)
-        result.objective = sign * float(c @ x + lp.offset_)
+        result.objective = sign * float(c @ x + standard.offset)
         if not is_int.any():
             result.bound = result.objective
         result.gap = _gap(result.objective, result.bound)

@@ -123,6 +123,11 @@ def violations(inst, tables, kpis, check):
     return [v for v in verify_plan(inst, tables, kpis).violations if v.check == check]
 
 
+def named(df, i, *columns):
+    """How the verifier names row ``i`` of a plan table: its key columns joined by '/'."""
+    return "/".join(str(df.at[i, c]) for c in columns)
+
+
 def test_an_order_below_its_moq_is_named(tiny_raw):
     for row in tiny_raw["supplier_products"]:
         row["moq"] = 5
@@ -132,7 +137,7 @@ def test_an_order_below_its_moq_is_named(tiny_raw):
     o = tables["orders"]
     o.loc[0, "quantity"] = 2.0
     found = violations(inst, tables, kpis, "order_min")
-    assert [v.where for v in found] == [f"{o.at[0, 'supplier']}/{o.at[0, 'product']}/{o.at[0, 'period']}"]
+    assert [v.where for v in found] == [named(o, 0, "supplier", "product", "period")]
     assert found[0].amount == pytest.approx(3.0)
 
 
@@ -153,7 +158,7 @@ def test_lost_that_is_not_demand_less_served_is_named(solved):
     s = tables["service"]
     s.loc[1, "lost"] += 4.0
     found = violations(inst, tables, kpis, "lost_definition")
-    assert [v.where for v in found] == [f"{s.at[1, 'segment']}/{s.at[1, 'product']}/{s.at[1, 'period']}"]
+    assert [v.where for v in found] == [named(s, 1, "segment", "product", "period")]
     assert found[0].amount == pytest.approx(4.0)
 
 
@@ -161,10 +166,10 @@ def test_a_missing_inventory_row_and_a_wrong_safety_stock_are_named(solved):
     inst, plan = solved
     tables, kpis = corrupt(plan)
     inv = tables["inventory"]
-    gone = f"{inv.at[0, 'product']}/{inv.at[0, 'period']}"
+    gone = named(inv, 0, "product", "period")
     last = len(inv) - 1
     inv.loc[last, "safety_stock"] += 7.0
-    wrong = f"{inv.at[last, 'product']}/{inv.at[last, 'period']}"
+    wrong = named(inv, last, "product", "period")
     tables["inventory"] = inv.drop(index=0).reset_index(drop=True)
     assert [v.where for v in violations(inst, tables, kpis, "inventory_row")] == [gone]
     found = violations(inst, tables, kpis, "safety_stock_value")
@@ -175,6 +180,6 @@ def test_a_missing_service_row_is_named(solved):
     inst, plan = solved
     tables, kpis = corrupt(plan)
     s = tables["service"]
-    gone = f"{s.at[0, 'segment']}/{s.at[0, 'product']}/{s.at[0, 'period']}"
+    gone = named(s, 0, "segment", "product", "period")
     tables["service"] = s.drop(index=0).reset_index(drop=True)
     assert [v.where for v in violations(inst, tables, kpis, "service_row")] == [gone]
