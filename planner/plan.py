@@ -24,6 +24,7 @@ import pyomo.environ as pyo
 
 from models import ZERO
 from planner.instance import Instance
+from planner.verify import PLAN_COLUMNS
 
 PLAN_TABLES = ["orders", "inventory", "service", "segments", "suppliers", "kpis"]
 
@@ -62,15 +63,10 @@ class Plan:
     @classmethod
     def from_json_dict(cls, doc: dict[str, Any]) -> "Plan":
         """The inverse of :meth:`to_json_dict` (a stored plan, e.g. from the service's database)."""
-        columns = {
-            "orders": ["supplier", "product", "period", "quantity", "arrival_period"],
-            "inventory": ["product", "period", "on_hand", "safety_stock", "frozen"],
-            "service": ["segment", "product", "period", "demand", "served", "lost"],
-        }
         tables = {}
         for name in PLAN_TABLES:
             if name != "kpis" and name in doc:
-                tables[name] = pd.DataFrame(doc[name], columns=columns.get(name)) if not doc[name] else pd.DataFrame(doc[name])
+                tables[name] = pd.DataFrame(doc[name], columns=PLAN_COLUMNS.get(name)) if not doc[name] else pd.DataFrame(doc[name])
                 for c in ("period", "arrival_period"):
                     if c in tables[name]:
                         tables[name][c] = tables[name][c].astype(str)

@@ -159,7 +159,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
     # Beside fix-and-optimise HiGHS gets one thread, fix-and-optimise the other core.
     # Measured at L (60 s, 2 cores): with 2 threads HiGHS shared the cores with fix-and-
     # optimise and did not finish its first round of root cuts (gap 2.2 %); with 1, it
-    # finished one to three rounds in ten runs (gap 1.0-1.4 %). Making the pool again is
+    # finished one to three rounds in ten runs (gap 1.0-1.4 %), three in seven runs on a
+    # quieter day (gap 0.93-0.96 %). Making the pool again is
     # safe here: no other HiGHS runs in this process meanwhile (the service solves each
     # run in a process of its own; fix-and-optimise's sub-MIPs start after this).
     threads = options.threads or highs_options.get("threads") or (1 if improving else None)

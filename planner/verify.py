@@ -21,6 +21,17 @@ import pandas as pd
 
 from planner.instance import Instance
 
+#: Columns of the plan tables the verifier reads (a written plan, a stored one), and which
+#: of them hold numbers.
+PLAN_COLUMNS = {
+    "orders": ["supplier", "product", "period", "quantity", "arrival_period"],
+    "inventory": ["product", "period", "on_hand", "safety_stock", "frozen"],
+    "service": ["segment", "product", "period", "demand", "served", "lost"],
+    "segments": ["segment", "tier"],
+    "suppliers": ["supplier", "used"],
+}
+NUMERIC_COLUMNS = {"orders": ["quantity"], "inventory": ["on_hand", "safety_stock"], "service": ["demand", "served", "lost"]}
+
 ABS_TOL = 1e-4  # units: absolute slack allowed on top of the relative one
 REL_TOL = 1e-6
 
@@ -59,6 +70,14 @@ class Verification:
 class _Collector(list):
     def add(self, check: str, where: str, amount: float, message: str) -> None:
         self.append(Violation(check, where, float(amount), message))
+
+
+def _named(df: pd.DataFrame, mask: pd.Series, key: list[str]):
+    """(name, row) for the rows of ``df`` where ``mask`` holds; the name joins the key
+    columns with '/' (e.g. supplier/product/period). Checks run column-wise; only the
+    rows that break a rule are visited, to name them."""
+    part = df[mask]
+    return zip(("/".join(map(str, k)) for k in zip(*(part[c] for c in key))), part.itertuples(index=False))
 
 
 def _chosen_tiers(inst: Instance, segments: pd.DataFrame, out: _Collector) -> dict[str, pd.Series]:
@@ -107,34 +126,32 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
             df[c] = df[c].astype(str)
 
     # ---- orders: eligibility, lead time, horizon, moq -------------------------------
-    # Checked column-wise; only the rows that break a rule are visited, to name them.
     terms = inst.supplier_products.set_index(["supplier", "product"])
     orders["t"] = orders["period"].map(pidx)
     pair = pd.MultiIndex.from_frame(orders[["supplier", "product"]])
     eligible = pair.isin(terms.index)
-    where = orders["supplier"].astype(str) + "/" + orders["product"].astype(str) + "/" + orders["period"]
-    for w, r in zip(where[~eligible], orders[~eligible].itertuples(index=False)):
+    key = ["supplier", "product", "period"]
+    for w, r in _named(orders, ~eligible, key):
         out.add("order_eligible", w, r.quantity, f"{r.supplier} does not supply {r.product}")
     outside = eligible & orders["t"].isna()
-    for w, r in zip(where[outside], orders[outside].itertuples(index=False)):
+    for w, r in _named(orders, outside, key):
         out.add("order_period", w, r.quantity, f"period {r.period} is not in the horizon")
     checked = eligible & ~outside
-    arrival = (orders["t"] + orders["supplier"].map(inst.lead_time)).where(checked)
-    late = checked & (arrival >= T)
-    for w, r in zip(where[late], orders[late].itertuples(index=False)):
+    orders["arrival"] = (orders["t"] + orders["supplier"].map(inst.lead_time)).where(checked)
+    late = checked & (orders["arrival"] >= T)
+    for w, r in _named(orders, late, key):
         out.add("order_arrival", w, r.quantity, "the order would arrive after the horizon")
     on_time = checked & ~late
-    expected = pd.Series([periods[int(a)] for a in arrival[on_time]], index=orders.index[on_time], dtype=object)
-    wrong = expected != orders.loc[on_time, "arrival_period"]
-    for w, e, r in zip(where[on_time][wrong], expected[wrong], orders[on_time][wrong].itertuples(index=False)):
-        out.add("order_arrival", w, r.quantity, f"arrives in {e} (lead time), plan says {r.arrival_period}")
+    orders["due"] = orders["arrival"].where(on_time).map(dict(enumerate(periods)))  # the arrival period's label
+    for w, r in _named(orders, on_time & (orders["due"] != orders["arrival_period"]), key):
+        out.add("order_arrival", w, r.quantity, f"arrives in {r.due} (lead time), plan says {r.arrival_period}")
     negative = checked & (orders["quantity"] < -_tol(0))
-    for w, r in zip(where[negative], orders[negative].itertuples(index=False)):
+    for w, r in _named(orders, negative, key):
         out.add("order_nonnegative", w, -r.quantity, "negative order quantity")
-    moq = terms["moq"].reindex(pair).to_numpy(dtype=float)
-    below = checked & (orders["quantity"] < moq - _tol(moq))
-    for w, q, r in zip(where[below], moq[below.to_numpy()], orders[below].itertuples(index=False)):
-        out.add("order_min", w, q - r.quantity, f"quantity {r.quantity:g} below moq {q:g}")
+    orders["moq"] = terms["moq"].reindex(pair).to_numpy(dtype=float)
+    below = checked & (orders["quantity"] < orders["moq"] - _tol(orders["moq"]))
+    for w, r in _named(orders, below, key):
+        out.add("order_min", w, r.moq - r.quantity, f"quantity {r.quantity:g} below moq {r.moq:g}")
     if orders.duplicated(subset=["supplier", "product", "period"]).any():
         out.add("order_unique", "orders", 1, "more than one order row for one supplier, product and period")
     orders = orders[checked].copy()
@@ -143,18 +160,18 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
     # ---- sales ----------------------------------------------------------------------
     d = inst.demand_indexed[["segment", "product", "period", "t", "quantity", "std", "price"]]
     sv = d.merge(service, on=["segment", "product", "period"], how="left", validate="one_to_one")
-    cell = sv["segment"].astype(str) + "/" + sv["product"].astype(str) + "/" + sv["period"]
+    cell = ["segment", "product", "period"]
     missing = sv["served"].isna()
-    for w, q in zip(cell[missing], sv.loc[missing, "quantity"]):
-        out.add("service_row", w, q, "demand row missing from service table")
+    for w, r in _named(sv, missing, cell):
+        out.add("service_row", w, r.quantity, "demand row missing from service table")
     sv["served"] = sv["served"].fillna(0.0)
     bad = (sv["served"] < -_tol(0)) | (sv["served"] > sv["quantity"] + _tol(sv["quantity"]))
-    for w, r in zip(cell[bad], sv[bad].itertuples(index=False)):
+    for w, r in _named(sv, bad, cell):
         out.add("served_bounds", w, r.served, f"served {r.served:g} outside [0, demand {r.quantity:g}]")
-    off = (sv["quantity"] - sv["served"] - sv["lost"]).abs()
-    bad = sv["lost"].notna() & (off > _tol(sv["quantity"]))
-    for w, o in zip(cell[bad], off[bad]):
-        out.add("lost_definition", w, o, "lost != demand - served")
+    sv["off"] = (sv["quantity"] - sv["served"] - sv["lost"]).abs()
+    bad = sv["lost"].notna() & (sv["off"] > _tol(sv["quantity"]))
+    for w, r in _named(sv, bad, cell):
+        out.add("lost_definition", w, r.off, "lost != demand - served")
 
     # ---- inventory balance ----------------------------------------------------------
     # One row per product and period: on_hand = previous on_hand + arrivals - sold.
@@ -174,15 +191,13 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
     first = grid.get_level_values("t") == 0
     before[first] = grid.get_level_values("product")[first].map(init)
     expected = before + inflow - sold
-    label = pd.Series([f"{p}/{periods[t]}" for p, t in grid], index=grid)
-    for w in label[on_hand.isna()]:
-        out.add("inventory_row", w, 0, "inventory row missing")
+    for p, t in on_hand[on_hand.isna()].index:
+        out.add("inventory_row", f"{p}/{periods[t]}", 0, "inventory row missing")
     wrong = (expected - on_hand).abs() > _tol(np.maximum(expected.abs().fillna(0.0), on_hand.abs().fillna(0.0))) * 10
-    for w, got, e in zip(label[wrong], on_hand[wrong], expected[wrong]):
-        out.add("inventory_balance", w, got - e, f"on_hand {got:g} but stock flow gives {e:g}")
-    negative = on_hand < -_tol(0)
-    for w, got in zip(label[negative], on_hand[negative]):
-        out.add("inventory_nonnegative", w, -got, "negative inventory")
+    for (p, t), got, e in zip(on_hand[wrong].index, on_hand[wrong], expected[wrong]):
+        out.add("inventory_balance", f"{p}/{periods[t]}", got - e, f"on_hand {got:g} but stock flow gives {e:g}")
+    for (p, t), got in on_hand[on_hand < -_tol(0)].items():
+        out.add("inventory_nonnegative", f"{p}/{periods[t]}", -got, "negative inventory")
 
     # ---- tiers, fill rate, safety stock ---------------------------------------------
     chosen = _chosen_tiers(inst, segments, out)
@@ -190,23 +205,21 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
     kf = {s: float(r["safety_factor"]) for s, r in chosen.items()}
     sv["frozen"] = sv["t"] < sv["product"].map(inst.first_supply_period)  # Instance.is_frozen
     if on("fill_rate"):
-        rate = sv["segment"].map(fr).fillna(0.0)
-        need = rate * sv["quantity"]
-        short = ~sv["frozen"] & (sv["served"] < need - _tol(need))
-        for w, n, f, r in zip(cell[short], need[short], rate[short], sv[short].itertuples(index=False)):
-            out.add("fill_rate_floor", w, n - r.served, f"served {r.served:g} < {f:g} x demand {r.quantity:g}")
+        sv["need"] = sv["segment"].map(fr).fillna(0.0) * sv["quantity"]
+        short = ~sv["frozen"] & (sv["served"] < sv["need"] - _tol(sv["need"]))
+        for w, r in _named(sv, short, cell):
+            out.add("fill_rate_floor", w, r.need - r.served, f"served {r.served:g} < {fr.get(r.segment, 0.0):g} x demand {r.quantity:g}")
     sv["ss"] = sv["std"] * sv["segment"].map(kf).fillna(0.0) * (1.0 if on("safety_stock") else 0.0)
     target = sv.groupby(["product", "t"])["ss"].sum()
     reported = stock["safety_stock"].reindex(target.index).fillna(0.0)
     held = on_hand.reindex(target.index).fillna(0.0)
     frozen = target.index.get_level_values("t") < target.index.get_level_values("product").map(inst.first_supply_period)
-    where_ss = pd.Series([f"{p}/{periods[t]}" for p, t in target.index], index=target.index)
     wrong = (reported - target).abs() > _tol(target) * 10
-    for w, got, e in zip(where_ss[wrong], reported[wrong], target[wrong]):
-        out.add("safety_stock_value", w, got - e, f"reported safety stock {got:g}, recomputed {e:g}")
+    for (p, t), got, e in zip(target[wrong].index, reported[wrong], target[wrong]):
+        out.add("safety_stock_value", f"{p}/{periods[t]}", got - e, f"reported safety stock {got:g}, recomputed {e:g}")
     short = ~frozen & (held < target - _tol(target))
-    for w, got, e in zip(where_ss[short], held[short], target[short]):
-        out.add("safety_stock", w, e - got, f"on_hand {got:g} below safety stock {e:g}")
+    for (p, t), got, e in zip(target[short].index, held[short], target[short]):
+        out.add("safety_stock", f"{p}/{periods[t]}", e - got, f"on_hand {got:g} below safety stock {e:g}")
 
     # ---- supplier capacity and use --------------------------------------------------
     o = orders.merge(inst.supplier_products, on=["supplier", "product"], how="left")
@@ -271,13 +284,30 @@ def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str,
 
 
 def read_plan_dir(plan_dir) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
-    """The plan tables and kpis as written by ``Plan.write`` (CSV files)."""
+    """The plan tables and kpis as written by ``Plan.write`` (CSV files).
+
+    A file without a column the verifier reads, or with a cell that is not a number where
+    one is needed, is a ``ValueError`` naming the file, row and column (rows counted as
+    in a spreadsheet: the header is row 1)."""
     from pathlib import Path
 
     plan_dir = Path(plan_dir)
     tables = {}
-    for name in ("orders", "inventory", "service", "segments", "suppliers"):
-        tables[name] = pd.read_csv(plan_dir / f"{name}.csv", dtype={"period": str, "arrival_period": str, "segment": str, "product": str, "supplier": str, "tier": str})
+    for name, columns in PLAN_COLUMNS.items():
+        df = pd.read_csv(plan_dir / f"{name}.csv", dtype={"period": str, "arrival_period": str, "segment": str, "product": str, "supplier": str, "tier": str})
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ValueError(f"{name}.csv has no column {', '.join(missing)}")
+        for c in NUMERIC_COLUMNS.get(name, []):
+            number = pd.to_numeric(df[c], errors="coerce")
+            bad = number.isna() & (df[c].notna() if c == "lost" else True)  # lost may be blank
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                cell = df[c].iloc[i]
+                what = "is empty" if pd.isna(cell) else f"{cell!r} is not a number"
+                raise ValueError(f"{name}.csv row {i + 2}, column {c}: {what} ({int(bad.sum())} such cell(s) in the column)")
+            df[c] = number
+        tables[name] = df
     k = pd.read_csv(plan_dir / "kpis.csv", dtype={"kpi": str, "value": str})
     kpis: dict[str, Any] = {}
     for name, value in zip(k["kpi"], k["value"]):

@@ -52,6 +52,22 @@ def test_verify_rejects_a_tampered_plan(tmp_path):
     assert "inventory_balance" in v.output
 
 
+def test_verify_and_diff_name_a_broken_plan_cell_instead_of_a_traceback(tmp_path):
+    assert run("solve", TINY, "--out", tmp_path).exit_code == 0
+    orders = pd.read_csv(tmp_path / "orders.csv", dtype=str)
+    orders.loc[1, "quantity"] = "twelve"
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    for v in (run("verify", TINY, tmp_path), run("diff", tmp_path, tmp_path)):
+        assert v.exit_code == 2, v.output
+        assert "orders.csv row 3, column quantity" in " ".join(v.output.split()) and "'twelve'" in v.output
+    inventory = pd.read_csv(tmp_path / "inventory.csv").drop(columns=["on_hand"])
+    inventory.to_csv(tmp_path / "inventory.csv", index=False)
+    orders.loc[1, "quantity"] = "1"
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    v = run("verify", TINY, tmp_path)
+    assert v.exit_code == 2 and "inventory.csv has no column on_hand" in " ".join(v.output.split())
+
+
 def test_invalid_data_exits_2_with_located_messages(tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(TINY, bad)
