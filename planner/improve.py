@@ -83,9 +83,15 @@ class Blocks:
         order = order[col_block[order] >= 0]  # each block's columns, ascending
         self.columns = np.split(order, np.searchsorted(col_block[order], np.arange(1, self.n))) if self.n else []
         # rows -> blocks, through the matrix's pattern
+        # distinct (row, block) pairs, sorted by row then block, as one integer key per pair:
+        # a sort and a comparison of neighbours (at 5,000 products 0.2 s, where np.unique over
+        # the pairs as records took 2.2 s and np.unique over the keys 1.1 s)
         coo = A.tocoo()
         keep = col_block[coo.col] >= 0
-        pairs = np.unique(np.stack([coo.row[keep], col_block[coo.col[keep]]], axis=1), axis=0) if keep.any() else np.zeros((0, 2), dtype=np.int64)
+        width = max(self.n, 1)
+        keys = np.sort(coo.row[keep].astype(np.int64) * width + col_block[coo.col[keep]])
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+        pairs = np.stack([keys // width, keys % width], axis=1)
         rows, counts = np.unique(pairs[:, 0], return_counts=True) if len(pairs) else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
         coupling = rows[(counts > 1) & (counts <= max(2, global_share * self.n))]
         pairs = pairs[np.isin(pairs[:, 0], coupling)]  # sorted by row (np.unique)

@@ -136,6 +136,26 @@ def test_groups_grow_through_shared_capacity(case):
     assert related > random
 
 
+def test_blocks_relations_match_the_matrix_row_by_row(case):
+    """Which blocks share which rows, counted row by row from the matrix in plain Python."""
+    inst, m, sf, form, x0, obj0, blocks = case
+    B = Blocks(form.A, blocks)
+    ids = {}
+    for b in blocks:
+        if b is not None:
+            ids.setdefault(b, len(ids))
+    csr = form.A.tocsr()
+    touching = {}
+    for r in range(csr.shape[0]):
+        bs = {ids[blocks[j]] for j in csr.indices[csr.indptr[r]:csr.indptr[r + 1]] if blocks[j] is not None}
+        if 2 <= len(bs) <= max(2, 0.5 * B.n):
+            touching[r] = sorted(bs)
+    assert touching, "the case has products that share a capacity row"
+    assert {r: list(v) for r, v in B.row_blocks.items()} == touching
+    for b in range(B.n):
+        assert list(B.block_rows[b]) == sorted(r for r, bs in touching.items() if b in bs)
+
+
 def test_runs_that_set_their_threads_follow_runs_that_did_not(tiny_raw):
     """HiGHS sizes one thread pool per process at its first MIP; a later run asking for
     another size would fail unless the pool is made again (fix-and-optimise runs HiGHS
