@@ -82,9 +82,10 @@ class Blocks:
         order = np.argsort(col_block, kind="stable")
         order = order[col_block[order] >= 0]  # each block's columns, ascending
         self.columns = np.split(order, np.searchsorted(col_block[order], np.arange(1, self.n))) if self.n else []
-        # rows -> blocks, through the matrix's pattern: the distinct (row, block) pairs, sorted by row then block, as one integer key per pair:
-        # a sort and a comparison of neighbours (at 5,000 products 0.2 s, where np.unique over
-        # the pairs as records took 2.2 s and np.unique over the keys 1.1 s)
+        # rows -> blocks, through the matrix's pattern: the distinct (row, block) pairs,
+        # sorted by row then block, as one integer key per pair, by a sort and a comparison
+        # of neighbours (at 5,000 products 0.2 s; np.unique over the pairs as records took
+        # 2.2 s, np.unique over the keys 1.1 s)
         coo = A.tocoo()
         keep = col_block[coo.col] >= 0
         width = max(self.n, 1)
