@@ -2,9 +2,10 @@
 
 121,764 variables and 152,069 rows, as at L, but every row the simplest there is
 (two terms, ``x[i] - 3 x[j] <= 0``), built with the garbage collector paused and
-compiled by the same ``LinearStandardFormCompiler`` the planner uses. No real
-model of this size can be built and handed over faster through Pyomo row by row:
-it is the floor under the "build" and "hand-off" columns of ``RESULTS.md``.
+compiled by the same ``LinearStandardFormCompiler`` the planner uses. The
+planning model's rows have more terms (4.5 on average at L), so building and
+handing it over through Pyomo row by row takes at least this long: it is the
+floor under the "build" and "hand-off" columns of ``RESULTS.md``.
 
     python -m benchmarks.pyomo_floor [--repeat 3]
 """
