@@ -1,4 +1,9 @@
-"""API keys: hashed at start, never stored or logged in clear; each key belongs to a tenant and has scopes."""
+"""API keys: hashed at start, never stored or logged in clear; each key belongs to a tenant and has scopes.
+
+A key is sent as ``X-API-Key`` or as ``Authorization: Bearer``; both are
+declared as security schemes (``fastapi.security``), so ``/openapi.json`` shows
+them and every operation's required scope.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,18 @@ import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from api.config import Settings
-from api.problems import Problem
+from api.problems import HTTPProblem
 
 SCOPES = ("read", "write")
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (PLANNER_API_KEYS); scopes read and write.")
+bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token.")
 
 
 @dataclass(frozen=True)
@@ -46,19 +56,31 @@ class KeyStore:
     def enabled(self) -> bool:
         return bool(self.keys)
 
-    def principal(self, request: Request, scope: str) -> Principal:
+    def principal(self, key: str | None, scopes: list[str]) -> Principal:
         if not self.enabled:
             return Principal("default", frozenset(SCOPES))
-        key = request.headers.get("x-api-key")
-        auth = request.headers.get("authorization", "")
-        if key is None and auth.lower().startswith("bearer "):
-            key = auth[7:].strip()
         if not key:
-            raise Problem(401, "Authentication required", "send an API key in the X-API-Key header", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPProblem(401, "Authentication required", "send an API key in the X-API-Key header", headers={"WWW-Authenticate": "Bearer"})
         digest = sha256(key)
         match = next((p for h, p in self.keys.items() if hmac.compare_digest(h, digest)), None)
         if match is None:
-            raise Problem(401, "Invalid API key", headers={"WWW-Authenticate": "Bearer"})
-        if scope not in match.scopes:
-            raise Problem(403, "Not allowed", f"this key lacks the '{scope}' scope")
+            raise HTTPProblem(401, "Invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        for scope in scopes:
+            if scope not in match.scopes:
+                raise HTTPProblem(403, "Not allowed", f"this key lacks the '{scope}' scope")
         return match
+
+
+def current_principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    key: Annotated[str | None, Security(api_key_header)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    """The caller, with the scopes the operation requires."""
+    store: KeyStore = request.app.state.keys
+    return store.principal(key or (token.credentials if token else None), security_scopes.scopes)
+
+
+Reader = Annotated[Principal, Security(current_principal, scopes=["read"])]
+Writer = Annotated[Principal, Security(current_principal, scopes=["write"])]

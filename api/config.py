@@ -1,16 +1,19 @@
-"""Service settings, from the environment (``PLANNER_*``)."""
+"""The service's settings, from the environment (``PLANNER_*``), read once at start.
+
+They extend the settings every face shares (:class:`~planner.jobs.settings.PlannerSettings`:
+the user model folders of ``PLANNER_MODELS_PATH``).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from planner.jobs.settings import PlannerSettings
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PLANNER_", extra="ignore")
-
+class Settings(PlannerSettings):
     database_url: str = Field("sqlite:///planner.db", description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... for PostgreSQL.")
     dask_scheduler: str | None = Field(None, description="tcp://host:8786 of an existing Dask cluster; unset = in-process LocalCluster.")
     solve_slots: int = Field(1, ge=1, description="Solves one machine (Dask worker) runs at once.")
@@ -24,7 +27,6 @@ class Settings(BaseSettings):
     kill_grace_seconds: float = Field(20.0, gt=0, description="Time a solve gets past its limit or a cancel before its process is killed.")
     api_keys: str | None = Field(None, description="tenant:key[:scope+scope],... (scopes: read, write); unset = no authentication.")
     api_keys_file: str | None = Field(None, description='JSON file [{"tenant", "key_sha256", "scopes"}] of hashed keys.')
-    models_path: str | None = Field(None, description="Folders of user constraint families (os.pathsep-separated).")
 
 
 @lru_cache

@@ -1,13 +1,19 @@
-"""Run storage: one table of runs, through SQLAlchemy (SQLite by default, PostgreSQL by URL)."""
+"""Run storage: a table of runs and one of their tags, through SQLAlchemy (SQLite by default, PostgreSQL by URL).
+
+A run's large columns (its input, its result, its log) are deferred: listing and
+status reads load only the summary columns, which carry what a list shows (plan
+status, profit, gap) so that no plan is read to list runs. State changes go
+through :mod:`api.states`, never through this module.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Iterator
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, UniqueConstraint, create_engine, event, select, text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -30,16 +36,16 @@ class Run(Base):
     tenant: Mapped[str] = mapped_column(String(100), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # queued, running, succeeded, failed, cancelled
+    status: Mapped[str] = mapped_column(String(20), index=True)  # api.states: queued, running, succeeded, failed, cancelled
     reason: Mapped[str | None] = mapped_column(String(40))  # why failed or cancelled: infeasible, no_solution_found, error, crashed, ...
     detail: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
-    instance: Mapped[dict] = mapped_column(JSON)  # the exact input, as tables of rows
+    instance: Mapped[dict] = mapped_column(JSON, deferred=True)  # the exact input, as tables of rows
     options: Mapped[dict] = mapped_column(JSON)
-    result: Mapped[dict | None] = mapped_column(JSON)  # plan.json of the run
+    result: Mapped[dict | None] = mapped_column(JSON, deferred=True)  # the job's result document (the plan and any analysis)
     progress: Mapped[dict | None] = mapped_column(JSON)
-    log: Mapped[str] = mapped_column(Text, default="")
+    log: Mapped[str] = mapped_column(Text, default="", deferred=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     sync: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -48,7 +54,24 @@ class Run(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     solve_seconds: Mapped[float | None] = mapped_column(Float)
+    # the result's summary, kept beside it so that lists and status reads never load a plan
+    plan_status: Mapped[str | None] = mapped_column(String(20))
+    profit: Mapped[float | None] = mapped_column(Float)
+    mip_gap: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[dict | None] = mapped_column(JSON)
 
+
+class RunTag(Base):
+    """One tag of a run, so that listing by tag is a query the database answers."""
+
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+#: Columns added since the runs table was first made: added to an older database at start.
+_ADDED_COLUMNS = {"plan_status": "VARCHAR(20)", "profit": "FLOAT", "mip_gap": "FLOAT", "explanation": "JSON"}
 
 _engines: dict[str, Engine] = {}
 
@@ -64,66 +87,59 @@ def engine_for(url: str) -> Engine:
                 cur = conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA busy_timeout=30000")
+                cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
         else:
             eng = create_engine(url, pool_pre_ping=True)
+        before = set(inspect(eng).get_table_names())
         Base.metadata.create_all(eng)
+        if "runs" in before:
+            _upgrade(eng, tags_new="run_tags" not in before)
         _engines[url] = eng
     return _engines[url]
 
 
+def _upgrade(eng: Engine, tags_new: bool) -> None:
+    """Bring a database made by an earlier version up to this schema: the summary columns
+    (filled from each finished run's result) and the tag rows."""
+    present = {c["name"] for c in inspect(eng).get_columns("runs")}
+    missing = {name: kind for name, kind in _ADDED_COLUMNS.items() if name not in present}
+    with eng.begin() as conn:
+        for name, kind in missing.items():
+            conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {kind}"))
+    if missing:
+        with session_for(eng) as s:
+            for run in s.scalars(select(Run).where(Run.status.in_(FINAL))):
+                summarise(run, run.result or {})
+            s.commit()
+    if tags_new:
+        with session_for(eng) as s:
+            for run_id, tags in s.execute(select(Run.id, Run.tags)):
+                s.add_all(RunTag(run_id=run_id, tag=t) for t in dict.fromkeys(tags or []))
+            s.commit()
+
+
+def summarise(run: Run, result: dict) -> None:
+    """Copy a result's summary onto the run's own columns."""
+    kpis = result.get("kpis") or {}
+    run.plan_status = result.get("status")
+    run.profit = kpis.get("profit")
+    run.mip_gap = kpis.get("mip_gap")
+    run.explanation = result.get("explanation")
+
+
+@contextmanager
+def session_for(eng: Engine) -> Iterator[Session]:
+    with sessionmaker(eng, expire_on_commit=False)() as s:
+        yield s
+
+
 @contextmanager
 def session(url: str) -> Iterator[Session]:
-    maker = sessionmaker(engine_for(url), expire_on_commit=False)
-    with maker() as s:
+    with session_for(engine_for(url)) as s:
         yield s
 
 
 def ping(url: str) -> None:
     with engine_for(url).connect() as c:
         c.execute(text("SELECT 1"))
-
-
-def update_run(url: str, run_id: str, **values: Any) -> None:
-    with session(url) as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            return
-        for k, v in values.items():
-            setattr(run, k, v)
-        s.commit()
-
-
-def append_log(url: str, run_id: str, line: str) -> None:
-    with session(url) as s:
-        run = s.get(Run, run_id)
-        if run is not None:
-            run.log = (run.log or "") + f"{utcnow().isoformat(timespec='seconds')} {line}\n"
-            s.commit()
-
-
-def claim(url: str, run_id: str) -> bool:
-    """Atomically move a queued run to running (one worker wins; a resubmitted duplicate does nothing)."""
-    with session(url) as s:
-        res = s.execute(
-            Run.__table__.update()
-            .where(Run.id == run_id, Run.status == "queued")
-            .values(status="running", started_at=utcnow(), heartbeat_at=utcnow(), attempts=Run.attempts + 1)
-        )
-        s.commit()
-        return res.rowcount == 1
-
-
-def runs_to_recover(url: str, stale_seconds: float) -> tuple[list[str], list[str]]:
-    """Queued runs (their Dask futures may be gone) and running runs whose heartbeat went silent."""
-    limit = utcnow() - dt.timedelta(seconds=stale_seconds)
-    with session(url) as s:
-        queued = list(s.scalars(select(Run.id).where(Run.status == "queued").order_by(Run.created_at)))
-        stale = []
-        for run in s.scalars(select(Run).where(Run.status == "running")):
-            hb = run.heartbeat_at
-            if hb is not None and hb.tzinfo is None:
-                hb = hb.replace(tzinfo=dt.timezone.utc)
-            if hb is None or hb < limit:
-                stale.append(run.id)
-        return queued, stale

@@ -5,7 +5,8 @@ asks for one, so no machine runs more solves at once than it is configured
 for. The executor also recovers runs: at start, queued runs are resubmitted
 (their futures died with the previous process) and a reaper thread finds
 running runs whose heartbeat went silent (a crashed service or worker) and
-resubmits them, or fails them with the reason after ``max_attempts``.
+resubmits them, or fails them with the reason after ``max_attempts``
+(:func:`api.states.requeue_or_fail`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import threading
 import uuid
 from typing import Any
 
-from api import db
+from distributed import Client, LocalCluster
+
+from api import states
 from api.config import Settings
 from api.worker import execute_run
 
@@ -24,8 +27,6 @@ log = logging.getLogger("planner.api")
 
 class Executor:
     def __init__(self, settings: Settings):
-        from distributed import Client, LocalCluster
-
         self.settings = settings
         self.url = settings.database_url
         self.cluster = None
@@ -43,10 +44,11 @@ class Executor:
         self.futures: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        #: what every solve needs to know besides its run (plain values: it travels to Dask workers)
         self.conf = {
             "kill_grace_seconds": settings.kill_grace_seconds,
             "heartbeat_seconds": settings.heartbeat_seconds,
-            "models_dirs": [p for p in (settings.models_path or "").split(":") if p] or None,
+            "models_dirs": [str(p) for p in settings.models_dirs()],
         }
         self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)
 
@@ -88,39 +90,19 @@ class Executor:
             except Exception as e:  # pragma: no cover
                 exc = e
             log.error("run %s: task failed: %s", run_id, exc)
-            db.append_log(self.url, run_id, f"execution failed: {type(exc).__name__}: {exc}")
+            states.append_log(self.url, run_id, f"execution failed: {type(exc).__name__}: {exc}")
 
     # ---- recovery ------------------------------------------------------------------
     def recover(self) -> None:
-        queued, stale = db.runs_to_recover(self.url, self.settings.stale_seconds)
+        queued, stale = states.runs_to_recover(self.url, self.settings.stale_seconds)
         for run_id in stale:
-            self._requeue_or_fail(run_id)
+            if states.requeue_or_fail(self.url, run_id, self.settings.max_attempts):
+                self.submit(run_id)
         for run_id in queued:
             with self._lock:
                 known = run_id in self.futures
             if not known:
                 self.submit(run_id)
-
-    def _requeue_or_fail(self, run_id: str) -> None:
-        with db.session(self.url) as s:
-            run = s.get(db.Run, run_id)
-            if run is None or run.status != "running":
-                return
-            if run.cancel_requested:
-                run.status, run.reason, run.finished_at = "cancelled", "cancelled", db.utcnow()
-                run.detail = "cancelled; the solve was lost with its worker"
-                resubmit = False
-            elif run.attempts >= self.settings.max_attempts:
-                run.status, run.reason, run.finished_at = "failed", "interrupted", db.utcnow()
-                run.detail = f"the solve was interrupted {run.attempts} times (service or worker stopped); giving up"
-                resubmit = False
-            else:
-                run.status = "queued"
-                resubmit = True
-            run.log = (run.log or "") + f"{db.utcnow().isoformat(timespec='seconds')} the solve went silent (service or worker stopped): {'resubmitted' if resubmit else run.status}\n"
-            s.commit()
-        if resubmit:
-            self.submit(run_id)
 
     def _reap_forever(self) -> None:
         every = max(1.0, self.settings.stale_seconds / 3)

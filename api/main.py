@@ -12,8 +12,11 @@ from api.auth import KeyStore
 from api.config import Settings, get_settings
 from api.executor import Executor
 from api.problems import BodyLimit, install
-from api.routes import runs, system
-from api.schemas import SubmitRun
+from api.routes import plans, runs, system, validation
+from api.schemas import ProblemDetails, SubmitRun
+
+#: Schemas an operation refers to by hand (bodies it reads itself: JSON or multipart).
+REFERENCED = [SubmitRun, ProblemDetails]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,18 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = KeyStore(settings)
     install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.include_router(runs.router)
-    app.include_router(system.router)
+    for module in (runs, plans, validation, system):
+        app.include_router(module.router)
 
     original = app.openapi
 
     def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
         schema = original()
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
-        if "SubmitRun" not in comps:
-            full = SubmitRun.model_json_schema(ref_template="#/components/schemas/{model}")
-            comps.update(full.pop("$defs", {}))
-            comps["SubmitRun"] = full
+        for model in REFERENCED:
+            full = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in full.pop("$defs", {}).items():
+                comps.setdefault(name, sub)
+            comps.setdefault(model.__name__, full)
+        app.openapi_schema = schema
         return schema
 
     app.openapi = openapi

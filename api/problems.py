@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -14,7 +15,9 @@ log = logging.getLogger("planner.api")
 MEDIA = "application/problem+json"
 
 
-class Problem(Exception):
+class HTTPProblem(Exception):
+    """An error answered as problem details; raised anywhere in a request."""
+
     def __init__(self, status: int, title: str, detail: str | None = None, errors: list[dict] | None = None, headers: dict | None = None, **extra: Any):
         self.status, self.title, self.detail, self.errors, self.headers, self.extra = status, title, detail, errors, headers, extra
 
@@ -37,8 +40,8 @@ def _loc_error(e: dict) -> dict:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem):
+    @app.exception_handler(HTTPProblem)
+    async def _problem(request: Request, exc: HTTPProblem):
         return problem_response(request, exc.status, exc.title, exc.detail, exc.errors, exc.headers, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
@@ -101,7 +104,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _reject(self, scope, send):
-        import json
+
 
         body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
                            "detail": f"the limit is {self.limit} bytes", "instance": scope.get("path", "")}).encode()

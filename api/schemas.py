@@ -1,13 +1,26 @@
-"""Request and response bodies of the API (separate from the storage model in db.py)."""
+"""Request and response bodies of the API (separate from the storage model in db.py).
+
+The instance in a request and the tables of a plan in a response are typed from
+the contract (:mod:`planner.contract.inputs`, :mod:`planner.contract.outputs`):
+every table, column, type, unit and limit in ``/openapi.json`` is the one the
+validator and the extraction use, so a client generated from it knows them all.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from planner.contract.inputs import TABLES
+from planner.contract.instance import Instance
+from planner.contract.outputs import PLAN_TABLES
+from planner.jobs import KINDS, JobRequest
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+PlanStatus = Literal["optimal", "feasible", "infeasible", "no_solution_found", "error"]
 
 TINY_EXAMPLE = {
     "products": [{"product": "P", "unit_volume": 1, "holding_cost": 1, "initial_inventory": 0}],
@@ -29,6 +42,18 @@ TINY_EXAMPLE = {
         {"supplier": "Slow", "product": "P", "unit_cost": 4, "order_cost": 5},
     ],
 }
+
+#: The instance of a request: one array of rows per table of the input contract.
+InstanceIn = create_model(
+    "InstanceIn",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="The planning instance: one array of row objects per table of the data contract (`planner schema`).",
+    **{
+        name: (list[spec.row], Field(description=spec.description, min_length=1)) if spec.required
+        else (list[spec.row] | None, Field(None, description=spec.description))
+        for name, spec in TABLES.items()
+    },
+)
 
 
 class Analysis(BaseModel):
@@ -53,15 +78,20 @@ class RunOptions(BaseModel):
     analysis: Analysis | None = Field(None, description="Ask for an analysis instead of a single plan; its tables are at GET /v1/runs/{id}/analysis.")
 
 
+    def job_request(self, instance: Instance | None, models_dirs: list[Path], **hooks: Any) -> JobRequest:
+        """The job these options ask for (a plan, or an analysis) on a validated instance;
+        ``hooks``: progress and should_stop."""
+        a = self.analysis
+        return JobRequest(
+            kind=a.kind if a is not None else "solve", instance=instance, time_limit=self.time_limit, mip_gap=self.mip_gap,
+            model_options={"constraints": self.constraints} if self.constraints else None, models_dirs=models_dirs,
+            floors=a.floors if a is not None else None, changes=a.changes if a is not None else None, **hooks,
+        )
+
+
 class SubmitRun(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"instance": TINY_EXAMPLE, "options": {"time_limit": 30, "name": "tiny", "tags": ["demo"]}}]})
-    instance: dict[str, list[dict[str, Any]]] = Field(description="One array of row objects per table of the data contract (see `planner schema`).")
-    options: RunOptions = Field(default_factory=RunOptions)
-
-
-class ValidateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"instance": TINY_EXAMPLE}]})
-    instance: dict[str, list[dict[str, Any]]]
+    instance: InstanceIn = Field(description="One array of row objects per table of the data contract (see `planner schema`).")
     options: RunOptions = Field(default_factory=RunOptions)
 
 
@@ -73,6 +103,18 @@ class ProblemItem(BaseModel):
     severity: str | None = None
 
 
+class ProblemDetails(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[ProblemItem] | None = Field(None, description="For bad data or options: one entry per problem, located by table, row and column.")
+
+
 class ValidationOut(BaseModel):
     valid: bool
     errors: list[ProblemItem]
@@ -80,10 +122,24 @@ class ValidationOut(BaseModel):
 
 
 class Progress(BaseModel):
-    elapsed: float | None = None
-    incumbent: float | None = None
-    bound: float | None = None
-    gap: float | None = None
+    elapsed: float | None = Field(None, description="Seconds of search so far.", json_schema_extra={"unit": "s"})
+    incumbent: float | None = Field(None, description="Profit of the best plan so far.", json_schema_extra={"unit": "money"})
+    bound: float | None = Field(None, description="No plan can earn more than this.", json_schema_extra={"unit": "money"})
+    gap: float | None = Field(None, description="(bound - incumbent) / |incumbent|.", json_schema_extra={"unit": "fraction"})
+
+
+class Relaxation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    requirement: str = Field(description="supplier_capacity, warehouse_capacity, budget, fill_rate_floor, safety_stock or min_tier.")
+    shortfall: float
+    unit: str
+    message: str
+
+
+class Explanation(BaseModel):
+    feasible_when_relaxed: bool
+    relaxations: list[Relaxation]
+    message: str
 
 
 class RunOut(BaseModel):
@@ -94,9 +150,9 @@ class RunOut(BaseModel):
     name: str | None = None
     tags: list[str] = []
     options: dict[str, Any]
-    plan_status: str | None = Field(None, description="Status of the plan: optimal, feasible, infeasible, no_solution_found, error.")
-    profit: float | None = None
-    mip_gap: float | None = None
+    plan_status: PlanStatus | None = Field(None, description="Status of the plan: optimal, feasible, infeasible, no_solution_found, error.")
+    profit: float | None = Field(None, json_schema_extra={"unit": "money"})
+    mip_gap: float | None = Field(None, json_schema_extra={"unit": "fraction"})
     progress: Progress | None = None
     attempts: int
     cancel_requested: bool
@@ -104,7 +160,7 @@ class RunOut(BaseModel):
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     solve_seconds: float | None = None
-    explanation: dict[str, Any] | None = Field(None, description="For an infeasible run: the requirements that had to give, where and by how much.")
+    explanation: Explanation | None = Field(None, description="For an infeasible run: the requirements that had to give, where and by how much.")
     links: dict[str, str]
 
 
@@ -114,3 +170,49 @@ class RunList(BaseModel):
     limit: int
     offset: int
     next: str | None = None
+
+
+class Manifest(BaseModel):
+    input_hash: str | None = Field(None, description="SHA-256 of the validated input tables.")
+    versions: dict[str, str]
+    options: dict[str, Any]
+    status: str
+    profit: float | None = None
+    mip_gap: float | None = None
+    best_bound: float | None = None
+    timings: dict[str, float | None]
+    model_size: dict[str, int]
+
+
+#: The plan of a run: its status, KPIs and every table of the output contract, typed.
+PlanOut = create_model(
+    "PlanOut",
+    __doc__="A plan: status, KPIs (kpis.csv as an object) and the plan tables (see the README's 'How to read the plan').",
+    status=(PlanStatus, ...),
+    run_status=(RunStatus, Field(description="Status of the run the plan belongs to.")),
+    note=(str | None, None),
+    kpis=(dict[str, float | int | str | bool | None], ...),
+    messages=(list[str], []),
+    options=(dict[str, Any], {}),
+    manifest=(Manifest, ...),
+    explanation=(Explanation | None, None),
+    **{name: (list[spec.row], Field([], description=f"One row per {spec.one_row_per}. {spec.description}")) for name, spec in PLAN_TABLES.items()},
+)
+
+
+class AnalysisOut(BaseModel):
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    tables: dict[str, list[dict[str, Any]]] = Field(description="Each analysis table as rows: value_of_integration, frontier, diff_*, shadow_prices, tier_reasons...")
+    plans: dict[str, dict[str, Any]] = Field({}, description="The other plans the analysis compares (crm_led, scm_led; base): status and KPIs.")
+
+
+class DiffOut(BaseModel):
+    orders: list[dict[str, Any]] = Field(description="Order lines added, dropped or changed: supplier, product, period, quantity_base, quantity_other, change, delta.")
+    supplier_volume: list[dict[str, Any]] = Field(description="Units moved to (+) or from (-) each supplier.")
+    tiers: list[dict[str, Any]] = Field(description="Segments whose tier changed: segment, tier_base, tier_other.")
+    kpis: list[dict[str, Any]] = Field(description="kpi, base, other, delta.")
+
+
+class ProfitabilityOut(BaseModel):
+    segments: list[dict[str, Any]] = Field(description="Profit per segment with every cost allocated; rows add up to the plan's profit.")
+    customers: list[dict[str, Any]] | None = Field(None, description="The same per customer, when the instance maps customers to segments.")

@@ -7,7 +7,7 @@
 Instances are fixed seeded generator instances (13 weeks, 4 segments, 10
 suppliers, 3 tiers): S = 50 products, M = 200, L = 1,000, XL = 5,000.
 
-- **planner route**: ``planner.run.solve_instance`` — Pyomo model from ``models/``,
+- **planner route**: ``planner.jobs.pipeline.plan_instance`` — Pyomo model from ``models/``,
   construction heuristic, hand-off through Pyomo's standard-form compiler into
   highspy arrays, HiGHS, polish LP, extraction, independent verifier.
 - **plain route**: the same Pyomo model solved by ``SolverFactory('highs')`` with
@@ -31,14 +31,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+from pyomo.contrib.solver.common.factory import SolverFactory
+
+from instances.benchmarks import read_cap
+from instances.generator import generate, write_instance
+from models import build_model, select
+from planner.contract.loading import read_tables
+from planner.contract.validation import validate
+from planner.jobs.pipeline import plan_instance
+from planner.solve.highs import SolveOptions
+
 SIZES = {"S": 50, "M": 200, "L": 1000, "XL": 5000}
 LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0}
 HERE = Path(__file__).resolve().parent
 
 
 def _instance_dir(size: str, root: Path) -> Path:
-    from instances.generator import generate, write_instance
-
     path = root / f"bench-{size}"
     if not (path / "demand.csv").exists():
         write_instance(generate(products=SIZES[size], segments=4, suppliers=10, periods=13, seed=2026), path)
@@ -60,16 +69,11 @@ def _source(r: dict) -> str:
 
 
 def run_planner(path: Path, limit: float) -> dict:
-    from planner.loading import read_tables
-    from planner.run import solve_instance
-    from planner.solver import SolveOptions
-    from planner.validation import validate
-
     t0 = time.perf_counter()
     report = validate(read_tables(path))
     load = time.perf_counter() - t0
     trace: list[tuple[float, float | None, float | None]] = []
-    plan = solve_instance(report.instance, SolveOptions(time_limit=limit, progress=lambda p: trace.append((p.elapsed, p.incumbent, p.gap)), progress_interval=0.5))
+    plan = plan_instance(report.instance, SolveOptions(time_limit=limit, progress=lambda p: trace.append((p.elapsed, p.incumbent, p.gap)), progress_interval=0.5))
     k = plan.kpis
     start = k.get("start_profit")
     if start is not None:
@@ -88,18 +92,12 @@ def run_planner(path: Path, limit: float) -> dict:
 
 
 def run_plain(path: Path, limit: float) -> dict:
-    from models import build_model, select
-    from planner.loading import read_tables
-    from planner.validation import validate
-
     t0 = time.perf_counter()
     inst = validate(read_tables(path)).instance
     load = time.perf_counter() - t0
     t1 = time.perf_counter()
     m = build_model(inst, select())
     build = time.perf_counter() - t1
-    from pyomo.contrib.solver.common.factory import SolverFactory
-
     solver = SolverFactory("highs")  # what pyo.SolverFactory("highs") wraps: Pyomo's highspy interface
     t2 = time.perf_counter()
     try:
@@ -116,18 +114,11 @@ def run_plain(path: Path, limit: float) -> dict:
 
 def run_cap() -> list[dict]:
     """OR-Library capacitated facility location through the planner route: optimum and solve seconds."""
-    import pandas as pd
-
-    from instances.benchmarks import read_cap
-    from planner.run import solve_instance
-    from planner.solver import SolveOptions
-    from planner.validation import validate
-
     data = HERE.parent / "tests" / "data" / "orlib_cap"
     rows = []
     for name, file, optimum in pd.read_csv(data / "optima.csv")[["instance", "file", "optimum"]].itertuples(index=False):
         inst = validate(read_cap(data / file)).instance
-        plan = solve_instance(inst, SolveOptions(mip_gap=1e-9))
+        plan = plan_instance(inst, SolveOptions(mip_gap=1e-9))
         cost = -plan.kpis["profit"] if plan.kpis.get("profit") is not None else None
         rows.append({"instance": name, "optimum": optimum, "cost": cost, "status": plan.status,
                      "match": cost is not None and abs(cost - optimum) <= 1e-3, "solve": plan.kpis.get("solve_seconds")})

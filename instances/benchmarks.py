@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planner.loading import RawTables
+from planner.contract.loading import RawTables
 
 
 def _tokens(path: str | Path) -> list[float]:

@@ -1,18 +1,23 @@
 """The joint CRM/SCM planning model, one constraint family per file.
 
-Each family module declares:
+Each family module owns its whole rule (``models/registry.py`` lists what a
+file may define):
 
-- ``NAME``: the family's name (used in options, logs and reports);
-- ``SUMMARY``: one line saying what it does;
-- ``build(m, inst)``: adds its variables, constraints and profit terms to the
-  Pyomo model ``m`` for the validated :class:`planner.instance.Instance` ``inst``;
+- ``NAME``, ``SUMMARY``: its name (used in options, logs and reports) and one line;
+- ``build(m, inst, params)``: adds its variables, constraints and profit terms to
+  the Pyomo model ``m`` for the validated
+  :class:`~planner.contract.instance.Instance` ``inst``;
+- ``verify(inst, plan, params)``: the same rule checked on a plan's tables with
+  pandas alone, and the profit terms recomputed (the independent verifier runs it);
+- ``extract(m, inst)``: what its variables contribute to the plan tables;
 - optionally ``tidy(m)``: after a solve, removes what a time-limited incumbent
   may carry without reason (an order indicator on with nothing ordered) without
   changing feasibility, so the plan tables and the profit say the same thing.
 
 Its docstring gives the algebra with a table from symbol to Pyomo component and
-input column. :data:`FAMILIES` is the one registry that decides what is built
-and in what order; :func:`build_model` runs it.
+input column. :data:`CORE`, :data:`OPTIONAL` and the user folders make the one
+registry that decides what is built and in what order; :func:`build_model`
+runs it. This layer imports only the contract (``planner.contract``) and Pyomo.
 
 Notation used throughout (sets in capitals):
 
@@ -60,11 +65,11 @@ from models import (
     supplier_capacity,
     warehouse_capacity,
 )
-from models.registry import Family, FamilyCheck, OptionsError, load_registry, resolve  # noqa: F401
-from planner.problems import Problem
+from models.registry import Family, load_registry, resolve
+from planner.contract.checks import FamilyCheck
+from planner.contract.problems import OptionsError, Problem
 
-#: Quantities below this are solver noise: reported as 0.
-ZERO = 1e-6
+__all__ = ["BUILTIN", "CORE", "OPTIONAL", "Family", "FamilyCheck", "OptionsError", "build_model", "registry", "select", "tidy_solution"]
 
 #: The core model, in build order: sets first, then decisions with their
 #: linking rows, then the limits that read them. The objective is always built
@@ -103,7 +108,8 @@ def registry(models_dirs: list[Any] | None = None) -> dict[str, Family]:
 
 
 def select(options: dict | None = None, models_dirs: list[Any] | None = None) -> list[tuple[Family, Any]]:
-    """The families a run builds (core, plus those its options select), with parameters."""
+    """The families a run builds (core, plus those its options select), with parameters, in
+    build order: the order the verifier checks them in too."""
     return resolve(registry(models_dirs), options)
 
 
@@ -137,8 +143,7 @@ def build_model(inst, families: list[tuple[Family, Any]] | None = None) -> pyo.C
     """
     families = families if families is not None else select()
     # Python's cyclic garbage collector walks every object the build creates, again and
-    # again, without finding garbage: paused, the build of the benchmark's L model takes
-    # 3.0 s instead of 4.3-4.9 s (measured, benchmarks/RESULTS.md's machine).
+    # again, without finding garbage: paused, the build is faster (README, "How a run is solved").
     with PauseGC():
         return _build(inst, families)
 
@@ -146,8 +151,7 @@ def build_model(inst, families: list[tuple[Family, Any]] | None = None) -> pyo.C
 def _build(inst, families: list[tuple[Family, Any]]) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name="planner")
     m.profit_terms = {}  # name -> (sign, Expression); filled by the families
-    ordered = [f for f in families if f[0].name != "objective"] + [f for f in families if f[0].name == "objective"]
-    for fam, params in ordered:
+    for fam, params in families:
         before = {c.name for c in m.component_objects(descend_into=True)}
         terms_before = set(m.profit_terms)
         try:
@@ -160,7 +164,7 @@ def _build(inst, families: list[tuple[Family, Any]]) -> pyo.ConcreteModel:
             ) from exc
         if not fam.builtin:
             _check_components(m, fam, before, terms_before)
-    m.families = [fam.name for fam, _ in ordered]
+    m.families = [fam.name for fam, _ in families]
     return m
 
 

@@ -5,7 +5,8 @@ Constraint, for every t in T with at least one order slot
 
 Spend is counted in the period the order is placed and includes the fixed
 cost of each order. Supplier fixed costs are per horizon, not per period, so
-they are outside the periodic budget.
+they are outside the periodic budget. The plan check recomputes each period's
+spend from orders.csv (budget).
 
 =============  ===========  =========================================
 symbol         Pyomo         input
@@ -19,6 +20,8 @@ order_cost     coefficient   supplier_products.order_cost
 from collections import defaultdict
 
 import pyomo.environ as pyo
+
+from planner.contract.checks import FamilyCheck, tol
 
 NAME = "budget"
 SUMMARY = "Procurement spend (purchase and order costs) within the budget in each period."
@@ -39,3 +42,15 @@ def build(m, inst, params):
         m.BUDGET_PERIODS,
         rule=lambda m, t: sum(uc[k, p] * m.order_qty[k, p, t] + oc[k, p] * m.order_placed[k, p, t] for k, p, _ in by_t[t]) <= budget,
     )
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    budget = inst.budget
+    if budget is None:
+        return check
+    o = plan.orders
+    for t, v in (o["unit_cost"] * o["quantity"] + o["order_cost"]).groupby(o["t"]).sum().items():
+        if v > budget + tol(budget):
+            check.violation("budget", inst.periods[t], v - budget, f"spend {v:g} > budget {budget:g}")
+    return check

@@ -13,6 +13,10 @@ first period the plan can reach). Sales in the frozen zone still earn revenue
 and pay lost-sale penalties, so the model still allocates frozen stock to the
 most profitable segments.
 
+Checked on a plan: outside the frozen zone, service.csv serves each demand row
+at least the fill rate of the tier segments.csv gives its segment
+(fill_rate_floor).
+
 ===============  ======================  ==================================
 symbol           Pyomo                    input
 ===============  ======================  ==================================
@@ -23,6 +27,8 @@ e_p              ``inst.first_supply_period``  suppliers.lead_time
 """
 
 import pyomo.environ as pyo
+
+from planner.contract.checks import FamilyCheck, named, tol
 
 NAME = "fill_rate"
 SUMMARY = "Served quantity at least the chosen tier's fill rate times demand, outside the frozen zone."
@@ -40,3 +46,14 @@ def build(m, inst, params):
         rule=lambda m, s, p, tt: m.served[s, p, tt]
         >= sum(fr[s, j] * m.demand_qty[s, p, tt] * m.tier_chosen[s, j] for j in tiers_of[s] if fr[s, j] > 0),
     )
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    fr = {s: float(r["fill_rate"]) for s, r in plan.chosen_tiers.items()}
+    sv = plan.service
+    need = sv["segment"].map(fr).fillna(0.0) * sv["quantity"]
+    short = ~sv["frozen"] & (sv["served"] < need - tol(need))
+    for w, r in named(sv.assign(need=need), short, ["segment", "product", "period"]):
+        check.violation("fill_rate_floor", w, r.need - r.served, f"served {r.served:g} < {fr.get(r.segment, 0.0):g} x demand {r.quantity:g}")
+    return check

@@ -21,7 +21,7 @@ from typing import Literal
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "fixed_tiers"
 SUMMARY = "Fix the service tier of segments: by name, or every segment at its highest or lowest allowed tier."
@@ -59,5 +59,5 @@ def verify(inst, tables, params):
     got = dict(zip(tables["segments"]["segment"], tables["segments"]["tier"]))
     for s, j in targets(inst, params).items():
         if got.get(s) != j:
-            check.violations.append((s, 1, f"segment {s} has tier {got.get(s)!r}, fixed at {j!r}"))
+            check.violation(NAME, s, 1, f"segment {s} has tier {got.get(s)!r}, fixed at {j!r}")
     return check

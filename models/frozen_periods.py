@@ -36,7 +36,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "frozen_periods"
 SUMMARY = "The first N periods keep the previous plan's orders; later changes cost a penalty per unit."
@@ -128,9 +128,9 @@ def verify(inst, tables, params):
         if key[2] < params.periods:
             if diff > 1e-5 * max(1.0, prev.get(key, 0.0)):
                 k, p, t = key
-                check.violations.append((f"{k}/{p}/{inst.periods[t]}", diff, f"frozen order changed from {prev.get(key, 0.0):g} to {got.get(key, 0.0):g}"))
+                check.violation(NAME, f"{k}/{p}/{inst.periods[t]}", diff, f"frozen order changed from {prev.get(key, 0.0):g} to {got.get(key, 0.0):g}")
         else:
             changed += diff
     if params.change_penalty > 0:
-        check.profit_terms["plan_change_penalty"] = (-1, params.change_penalty * changed)
+        check.term("plan_change_penalty", -1, params.change_penalty * changed)
     return check

@@ -18,6 +18,15 @@ Holding cost is charged on end-of-period stock; stock left at the end of the
 horizon has no salvage value (it is still there for the next run, which sees
 it as initial inventory).
 
+Checked on a plan: inventory.csv has a row per product and period
+(inventory_row), each equal to the previous stock plus what arrives (located
+orders on their lead time, open orders) less what is served
+(inventory_balance), never negative (inventory_nonnegative); holding_cost
+recomputed.
+
+Contributes to the plan: ``inventory.csv``'s on_hand, and whether the period
+is in the product's frozen zone.
+
 ===================  =======================  ===================================
 symbol               Pyomo                     input
 ===================  =======================  ===================================
@@ -31,7 +40,12 @@ holding_cost         coefficient               products.holding_cost
 
 from collections import defaultdict
 
+import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
+
+from models.values import values
+from planner.contract.checks import FamilyCheck, tol
 
 NAME = "inventory_balance"
 SUMMARY = "Stock balance per product and period with lead times, open orders and initial inventory; holding cost."
@@ -61,3 +75,38 @@ def build(m, inst, params):
     m.inventory_balance = pyo.Constraint(m.P, m.T, rule=balance)
     m.holding_cost = pyo.Expression(expr=sum(hold[p] * m.inventory[p, t] for p in m.P for t in m.T))
     m.profit_terms["holding_cost"] = (-1, m.holding_cost)
+
+
+def extract(m, inst):
+    periods, first = inst.periods, inst.first_supply_period
+    rows = [(p, periods[t], max(0.0, round(v, 6)), t < first[p]) for (p, t), v in values(m.inventory).items()]
+    return {"inventory": pd.DataFrame(rows, columns=["product", "period", "on_hand", "frozen"])}
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    on_hand = plan.on_hand
+    grid = on_hand.index
+    o = plan.orders
+    arrived = pd.concat([
+        pd.DataFrame({"product": o["product"], "t": o["arrival"], "quantity": o["quantity"]}),
+        pd.DataFrame([(p, t, q) for (p, t), q in inst.open_arrivals.items()], columns=["product", "t", "quantity"]),
+    ])
+    inflow = arrived.groupby(["product", "t"])["quantity"].sum().reindex(grid, fill_value=0.0)
+    sold = plan.service.groupby(["product", "t"])["served"].sum().reindex(grid, fill_value=0.0)
+    before = on_hand.groupby(level="product").shift(1)
+    first = grid.get_level_values("t") == 0
+    init = inst.products.set_index("product")["initial_inventory"].astype(float)
+    before[first] = grid.get_level_values("product")[first].map(init)
+    expected = before + inflow - sold
+    for p, t in on_hand[on_hand.isna()].index:
+        check.violation("inventory_row", f"{p}/{inst.periods[t]}", 0, "inventory row missing")
+    wrong = (expected - on_hand).abs() > tol(np.maximum(expected.abs().fillna(0.0), on_hand.abs().fillna(0.0))) * 10
+    for (p, t), got, e in zip(on_hand[wrong].index, on_hand[wrong], expected[wrong]):
+        check.violation("inventory_balance", f"{p}/{inst.periods[t]}", got - e, f"on_hand {got:g} but stock flow gives {e:g}")
+    for (p, t), got in on_hand[on_hand < -tol(0)].items():
+        check.violation("inventory_nonnegative", f"{p}/{inst.periods[t]}", -got, "negative inventory")
+    inv = plan["inventory"]
+    hold = inv["product"].map(dict(zip(inst.products["product"], inst.products["holding_cost"])))
+    check.term("holding_cost", -1, (inv["on_hand"] * hold).sum())
+    return check

@@ -23,7 +23,7 @@ avg            constant          demand.quantity
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "inventory_cover"
 SUMMARY = "End-of-period inventory between a minimum and a maximum number of periods of average demand."
@@ -71,7 +71,7 @@ def verify(inst, tables, params):
             continue
         tol = 1e-6 * max(1.0, on_hand) + 1e-4
         if params.min_periods is not None and on_hand < params.min_periods * avg[p] - tol:
-            check.violations.append((f"{p}/{per}", params.min_periods * avg[p] - on_hand, f"cover below {params.min_periods:g} periods"))
+            check.violation(NAME, f"{p}/{per}", params.min_periods * avg[p] - on_hand, f"cover below {params.min_periods:g} periods")
         if params.max_periods is not None and on_hand > params.max_periods * avg[p] + tol:
-            check.violations.append((f"{p}/{per}", on_hand - params.max_periods * avg[p], f"cover above {params.max_periods:g} periods"))
+            check.violation(NAME, f"{p}/{per}", on_hand - params.max_periods * avg[p], f"cover above {params.max_periods:g} periods")
     return check

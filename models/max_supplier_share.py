@@ -27,7 +27,7 @@ from typing import Literal
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "max_supplier_share"
 SUMMARY = "No supplier takes more than a share of total spend or volume over the horizon."
@@ -61,5 +61,5 @@ def verify(inst, tables, params):
     check = FamilyCheck()
     for k, b in o.groupby("supplier")["b"].sum().items():
         if b > params.share * total + 1e-6 * max(1.0, total) + 1e-4:
-            check.violations.append((k, b - params.share * total, f"{k} takes {b / total:.2%} of {params.basis}, above {params.share:.0%}"))
+            check.violation(NAME, k, b - params.share * total, f"{k} takes {b / total:.2%} of {params.basis}, above {params.share:.0%}")
     return check

@@ -29,7 +29,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "min_suppliers_per_product"
 SUMMARY = "Chosen products are ordered from at least N suppliers, each with a minimum share (dual sourcing)."
@@ -92,5 +92,5 @@ def verify(inst, tables, params):
         per_k = part.groupby("supplier")["quantity"].sum()
         counted = [k for k, q in per_k.items() if q > 0 and q >= params.min_share * total - 1e-6 * max(1.0, total) - 1e-4]
         if len(counted) < params.min_suppliers:
-            check.violations.append((p, params.min_suppliers - len(counted), f"{p} has {len(counted)} supplier(s) with at least {params.min_share:.0%} of its volume"))
+            check.violation(NAME, p, params.min_suppliers - len(counted), f"{p} has {len(counted)} supplier(s) with at least {params.min_share:.0%} of its volume")
     return check

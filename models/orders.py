@@ -27,6 +27,16 @@ Profit terms
 Open orders (already in transit) are not decisions: they enter the inventory
 balance and do not require u[k] = 1 (their supplier was paid for already).
 
+Checked on a plan (``verify``): every order is for a product its supplier
+delivers (order_eligible), placed in a period of the horizon (order_period),
+arriving inside it on the supplier's lead time (order_arrival), not negative
+(order_nonnegative), at least the moq (order_min), one row per slot
+(order_unique), with a supplier the plan marks used (order_needs_supplier);
+the three cost terms recomputed from orders.csv and suppliers.csv.
+
+Contributes to the plan (``extract``): ``orders.csv`` (every x > 0) and
+``suppliers.csv`` (used, quantity, spend, utilisation).
+
 =====================  ==========================  ==================================
 symbol                 Pyomo                        input
 =====================  ==========================  ==================================
@@ -38,7 +48,12 @@ M                      ``m.order_max_qty``          derived, ``Instance.order_sl
 =====================  ==========================  ==================================
 """
 
+import pandas as pd
 import pyomo.environ as pyo
+
+from models.values import values
+from planner.contract.checks import FamilyCheck, named, tol
+from planner.contract.outputs import ZERO
 
 NAME = "orders"
 SUMMARY = "Order quantities, order indicators (MOQ, tight big-M) and supplier use."
@@ -86,8 +101,6 @@ def tidy(m):
     stays feasible. An optimal plan has neither; an incumbent stopped by a time
     limit may.
     """
-    from models import ZERO
-
     for i in m.ORDER_SLOTS:
         if (m.order_placed[i].value or 0) > 0.5 and (m.order_qty[i].value or 0) <= ZERO:
             m.order_placed[i].set_value(0)
@@ -96,3 +109,58 @@ def tidy(m):
     for k in m.K:
         if (m.supplier_used[k].value or 0) > 0.5 and k not in busy:
             m.supplier_used[k].set_value(0)
+
+
+def extract(m, inst):
+    periods, lead = inst.periods, inst.lead_time
+    orders = pd.DataFrame(
+        [(k, p, periods[t], round(q, 6), periods[t + lead[k]]) for (k, p, t), q in values(m.order_qty).items() if q > ZERO],
+        columns=["supplier", "product", "period", "quantity", "arrival_period"],
+    )
+    o = orders.merge(inst.supplier_products, on=["supplier", "product"], how="left", validate="many_to_one")
+    o["spend"] = o["unit_cost"] * o["quantity"] + o["order_cost"]
+    o["use"] = o["capacity_use"] * o["quantity"] + o["order_capacity_use"]
+    per_supplier = o.groupby("supplier")[["quantity", "spend", "use"]].sum().reindex(inst.supplier_ids, fill_value=0.0)
+    used = values(m.supplier_used)
+    cap = inst.supplier_capacity_by_period
+    available = pd.Series({k: sum(cap[(k, t)] for t in range(inst.horizon)) for k in inst.supplier_ids})
+    suppliers = pd.DataFrame({"supplier": inst.supplier_ids})
+    suppliers["used"] = [used.get(k, 0.0) > 0.5 for k in inst.supplier_ids]
+    suppliers["quantity"] = per_supplier["quantity"].to_numpy()
+    fixed = inst.suppliers.set_index("supplier")["fixed_cost"].reindex(inst.supplier_ids).to_numpy(dtype=float)
+    suppliers["spend"] = per_supplier["spend"].to_numpy() + fixed * suppliers["used"].to_numpy()
+    suppliers["utilisation"] = (per_supplier["use"] / available.where(available > 0)).fillna(0.0).to_numpy()
+    return {"orders": orders, "suppliers": suppliers}
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    o = plan.order_lines
+    key = ["supplier", "product", "period"]
+    for w, r in named(o, ~o["eligible"], key):
+        check.violation("order_eligible", w, r.quantity, f"{r.supplier} does not supply {r.product}")
+    outside = o["eligible"] & o["t"].isna()
+    for w, r in named(o, outside, key):
+        check.violation("order_period", w, r.quantity, f"period {r.period} is not in the horizon")
+    in_horizon = o["eligible"] & ~outside
+    late = in_horizon & (o["arrival"] >= inst.horizon)
+    for w, r in named(o, late, key):
+        check.violation("order_arrival", w, r.quantity, "the order would arrive after the horizon")
+    due = o["arrival"].where(o["located"]).map(dict(enumerate(inst.periods)))  # the arrival period's label
+    for w, r in named(o.assign(due=due), o["located"] & (due != o["arrival_period"]), key):
+        check.violation("order_arrival", w, r.quantity, f"arrives in {r.due} (lead time), plan says {r.arrival_period}")
+    lines = plan.orders
+    for w, r in named(lines, lines["quantity"] < -tol(0), key):
+        check.violation("order_nonnegative", w, -r.quantity, "negative order quantity")
+    for w, r in named(lines, lines["quantity"] < lines["moq"] - tol(lines["moq"]), key):
+        check.violation("order_min", w, r.moq - r.quantity, f"quantity {r.quantity:g} below moq {r.moq:g}")
+    if o.duplicated(subset=key).any():
+        check.violation("order_unique", "orders", 1, "more than one order row for one supplier, product and period")
+    for k in sorted(set(lines["supplier"])):
+        if not plan.used.get(k, False):
+            check.violation("order_needs_supplier", k, 1, f"orders placed with {k}, which the plan marks unused")
+    fixed = dict(zip(inst.suppliers["supplier"], inst.suppliers["fixed_cost"]))
+    check.term("purchase_cost", -1, (lines["unit_cost"] * lines["quantity"]).sum())
+    check.term("order_cost", -1, lines["order_cost"].sum())
+    check.term("supplier_fixed_cost", -1, sum(fixed.get(k, 0.0) for k, used in plan.used.items() if used))
+    return check

@@ -10,12 +10,22 @@ A family is a Python module (a file) that defines:
                     Pyomo model ``m`` for the validated instance ``inst``
 ``Params``          optional: a pydantic model of its parameters (defaults,
                     units and descriptions in ``Field``); none = no parameters
-``verify(inst, tables, params)``
-                    optional: checks a plan from its tables with pandas alone and
-                    returns a :class:`FamilyCheck`; the independent verifier runs it
+``verify(inst, plan, params)``
+                    optional: checks its rule on a plan from the plan tables with
+                    pandas alone (``plan`` is a :class:`~planner.contract.checks.PlanView`)
+                    and returns a :class:`FamilyCheck` (rules broken, profit terms
+                    recomputed); the independent verifier runs every family's check
+``extract(m, inst)``
+                    optional: what its variables contribute to the plan tables,
+                    ``{table: DataFrame}`` keyed like the table (``inventory.py``'s
+                    safety stock, ``orders.py``'s orders)
 ``tidy(m)``         optional: cleans a time-limited incumbent (see ``orders.py``)
 ``DEFAULT_ON``      optional, default False: built unless switched off
 ``CAN_DISABLE``     optional, default True: may be switched off in run options
+``REPLACES_BUILTIN``
+                    optional, default False: a user family with the name of a
+                    built-in family replaces it (its place in the build order,
+                    and its DEFAULT_ON and CAN_DISABLE unless it sets its own)
 ==================  ===========================================================
 
 Its module docstring is its documentation: the algebra in plain notation, the
@@ -26,8 +36,9 @@ Run options select families and set parameters::
     {"constraints": {"max_supplier_share": {"share": 0.6}, "single_sourcing": {}, "budget": false}}
 
 ``{}`` or a parameter object switches a family on, ``false`` switches a
-default-on family off. User families are loaded from the folders in
-``PLANNER_MODELS_PATH`` (separated by ``os.pathsep``) or given with ``--models``.
+default-on family off. User families are loaded from the folders the faces
+pass in (``--models``, or ``PLANNER_MODELS_PATH`` read once by the faces'
+settings); this module reads no environment.
 Every mistake — an unknown name, a bad parameter, a file that fails to import
 or a family that fails to build or builds something that is not a linear
 constraint — is reported as an :class:`OptionsError` naming the file and the
@@ -39,29 +50,19 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
-import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from planner.problems import Problem
+from planner.contract.problems import OptionsError, Problem
 
 
 class NoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass
-class FamilyCheck:
-    """What a family's ``verify`` found: violations as (where, amount, message), and the
-    profit terms it recomputed as name -> (sign, value)."""
-
-    violations: list[tuple[str, float, str]] = field(default_factory=list)
-    profit_terms: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,7 +76,10 @@ class Family:
     can_disable: bool
     source: str
     verify: Callable | None = None
+    extract: Callable | None = None
     tidy: Callable | None = None
+    replaces_builtin: bool = False
+    module: ModuleType | None = None
 
     @property
     def builtin(self) -> bool:
@@ -89,14 +93,6 @@ class Family:
             default = "required" if f.is_required() else repr(f.default)
             rows.append((name, default, unit, f.description or ""))
         return rows
-
-
-class OptionsError(Exception):
-    """Run options or a family file are wrong; ``problems`` says where and why."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
 
 
 def _problem(where: str, message: str, column: str | None = None) -> Problem:
@@ -122,7 +118,10 @@ def family_from_module(module: ModuleType, source: str) -> Family:
         can_disable=bool(getattr(module, "CAN_DISABLE", True)),
         source=source,
         verify=getattr(module, "verify", None),
+        extract=getattr(module, "extract", None),
         tidy=getattr(module, "tidy", None),
+        replaces_builtin=bool(getattr(module, "REPLACES_BUILTIN", False)),
+        module=module,
     )
 
 
@@ -143,20 +142,15 @@ def load_family_file(path: Path) -> Family:
     return family_from_module(module, str(path))
 
 
-def user_model_dirs(extra: list[str | Path] | None = None) -> list[Path]:
-    dirs = [Path(p) for p in os.environ.get("PLANNER_MODELS_PATH", "").split(os.pathsep) if p.strip()]
-    dirs += [Path(p) for p in (extra or [])]
-    return dirs
-
-
-def load_registry(builtin: list[ModuleType], extra_dirs: list[str | Path] | None = None) -> dict[str, Family]:
-    """Built-in families, then every ``*.py`` in the user model folders."""
+def load_registry(builtin: list[ModuleType], user_dirs: list[str | Path] | None = None) -> dict[str, Family]:
+    """Built-in families, then every ``*.py`` in the user model folders (a user family that
+    replaces a built-in one takes its place in the order)."""
     registry: dict[str, Family] = {}
     for module in builtin:
         fam = family_from_module(module, module.__name__)
         registry[fam.name] = fam
     problems: list[Problem] = []
-    for d in user_model_dirs(extra_dirs):
+    for d in [Path(p) for p in user_dirs or []]:
         if not d.is_dir():
             problems.append(_problem(f"model folder {d}", "is not a folder"))
             continue
@@ -168,9 +162,17 @@ def load_registry(builtin: list[ModuleType], extra_dirs: list[str | Path] | None
             except OptionsError as exc:
                 problems.extend(exc.problems)
                 continue
-            if fam.name in registry:
-                problems.append(_problem(f"model file {path}", f"family name {fam.name!r} is already defined by {registry[fam.name].source}"))
+            taken = registry.get(fam.name)
+            if taken is not None and not (fam.replaces_builtin and taken.builtin):
+                hint = " (a file that replaces a built-in family says REPLACES_BUILTIN = True)" if taken.builtin else ""
+                problems.append(_problem(f"model file {path}", f"family name {fam.name!r} is already defined by {taken.source}{hint}"))
                 continue
+            if taken is not None:  # the built-in's place in the order, and its defaults unless the file sets its own
+                fam = replace(
+                    fam,
+                    default_on=bool(getattr(fam.module, "DEFAULT_ON", taken.default_on)),
+                    can_disable=bool(getattr(fam.module, "CAN_DISABLE", taken.can_disable)),
+                )
             registry[fam.name] = fam
     if problems:
         raise OptionsError(problems)
@@ -218,4 +220,6 @@ def resolve(registry: dict[str, Family], options: dict[str, Any] | None) -> list
         out.append((fam, params))
     if problems:
         raise OptionsError(problems)
+    # the objective adds up the profit terms every other family registers: built, and checked, last
+    out.sort(key=lambda pair: pair[0].name == "objective")
     return out

@@ -25,7 +25,7 @@ on_time_rate       data                suppliers.on_time_rate
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "reliable_supply_for_tier"
 SUMMARY = "Segments at high-fill-rate tiers are only supplied from suppliers with a minimum on-time rate."
@@ -68,5 +68,5 @@ def verify(inst, tables, params):
         products = set(d.loc[d["segment"] == s, "product"])
         hits = o[o["supplier"].isin(bad) & o["product"].isin(products)]
         for r in hits.itertuples(index=False):
-            check.violations.append((f"{s}/{r.supplier}/{r.product}/{r.period}", r.quantity, f"{s} is at premium tier {j} but {r.product} is ordered from unreliable {r.supplier}"))
+            check.violation(NAME, f"{s}/{r.supplier}/{r.product}/{r.period}", r.quantity, f"{s} is at premium tier {j} but {r.product} is ordered from unreliable {r.supplier}")
     return check

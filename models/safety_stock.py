@@ -17,6 +17,12 @@ Modelling choices
 - Frozen zone (t < e_p): not enforced, for the reason given in ``fill_rate.py``;
   the shortfall is reported (kpis: frozen_safety_stock_shortfall).
 
+Checked on a plan: inventory.csv reports SS[p,t] as recomputed here from
+demand.std and the tiers in segments.csv (safety_stock_value), and outside the
+frozen zone on_hand >= SS[p,t] (safety_stock).
+
+Contributes to the plan: ``inventory.csv``'s safety_stock.
+
 ============  ======================  ===========================================
 symbol        Pyomo                    input
 ============  ======================  ===========================================
@@ -28,7 +34,11 @@ SS[p,t]       ``m.safety_stock_target``  (expression, reported in inventory.csv)
 
 from collections import defaultdict
 
+import pandas as pd
 import pyomo.environ as pyo
+
+from models.values import values
+from planner.contract.checks import FamilyCheck, tol
 
 NAME = "safety_stock"
 SUMMARY = "End-of-period inventory at least the safety stock of the chosen tiers (additive over segments)."
@@ -57,3 +67,29 @@ def build(m, inst, params):
     m.safety_stock = pyo.Constraint(
         m.SAFETY_STOCK_CELLS, rule=lambda m, p, tt: m.inventory[p, tt] >= m.safety_stock_target[p, tt]
     )
+
+
+def extract(m, inst):
+    rows = [(p, inst.periods[t], round(v, 6)) for (p, t), v in values(m.safety_stock_target).items()]
+    return {"inventory": pd.DataFrame(rows, columns=["product", "period", "safety_stock"])}
+
+
+def target(inst, plan) -> pd.Series:
+    """SS[p,t] = sum_s k[s, tier of s] * sigma[s,p,t], for every (product, t) with demand."""
+    k = {s: float(r["safety_factor"]) for s, r in plan.chosen_tiers.items()}
+    sv = plan.service
+    return (sv["std"] * sv["segment"].map(k).fillna(0.0)).groupby([sv["product"], sv["t"]]).sum()
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    ss = target(inst, plan)
+    reported = plan.stock["safety_stock"].reindex(ss.index).fillna(0.0)
+    held = plan.on_hand.reindex(ss.index).fillna(0.0)
+    wrong = (reported - ss).abs() > tol(ss) * 10
+    for (p, t), got, e in zip(ss[wrong].index, reported[wrong], ss[wrong]):
+        check.violation("safety_stock_value", f"{p}/{inst.periods[t]}", got - e, f"reported safety stock {got:g}, recomputed {e:g}")
+    short = ~plan.frozen_cells(ss.index) & (held < ss - tol(ss))
+    for (p, t), got, e in zip(ss[short].index, held[short], ss[short]):
+        check.violation("safety_stock", f"{p}/{inst.periods[t]}", e - got, f"on_hand {got:g} below safety stock {e:g}")
+    return check

@@ -21,7 +21,7 @@ fill_rate   parameter       options: ...service_level_floor.fill_rate
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "service_level_floor"
 SUMMARY = "Total served at least a given share of total demand (overall fill rate)."
@@ -42,5 +42,5 @@ def verify(inst, tables, params):
     s = tables["service"]
     demand, served = float(s["demand"].sum()), float(s["served"].sum())
     if served < params.fill_rate * demand - 1e-6 * max(1.0, demand) - 1e-4:
-        check.violations.append(("all", params.fill_rate * demand - served, f"overall fill rate {served / demand:.4%} below {params.fill_rate:.2%}"))
+        check.violation(NAME, "all", params.fill_rate * demand - served, f"overall fill rate {served / demand:.4%} below {params.fill_rate:.2%}")
     return check

@@ -29,7 +29,7 @@ from collections import defaultdict
 import pyomo.environ as pyo
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.registry import FamilyCheck
+from planner.contract.checks import FamilyCheck
 
 NAME = "single_sourcing"
 SUMMARY = "Each chosen product is ordered from at most one supplier over the horizon."
@@ -73,5 +73,5 @@ def verify(inst, tables, params):
     o = o[o["product"].isin(chosen(inst, params.products))]
     for p, n in o.groupby("product")["supplier"].nunique().items():
         if n > 1:
-            check.violations.append((p, n - 1, f"{p} is ordered from {n} suppliers"))
+            check.violation(NAME, p, n - 1, f"{p} is ordered from {n} suppliers")
     return check

@@ -11,6 +11,10 @@ supplier_capacity row overrides it for t (0 = the supplier is unavailable).
 The factor u[k] makes the row also a strong link between orders and supplier
 use, on top of y <= u.
 
+Checked on a plan: the capacity the orders of each supplier and period use
+(orders.csv with supplier_products' capacity_use and order_capacity_use)
+is within capacity[k,t] (supplier_capacity).
+
 ===================  ========================  =========================================
 symbol               Pyomo                      input
 ===================  ========================  =========================================
@@ -23,6 +27,8 @@ order_capacity_use   coefficient                supplier_products.order_capacity
 from collections import defaultdict
 
 import pyomo.environ as pyo
+
+from planner.contract.checks import FamilyCheck, tol
 
 NAME = "supplier_capacity"
 SUMMARY = "Capacity used by orders (per unit and per order) within each supplier's capacity per period."
@@ -43,3 +49,14 @@ def build(m, inst, params):
         return use <= cap[k, t] * m.supplier_used[k]
 
     m.supplier_capacity = pyo.Constraint(m.SUPPLIER_PERIODS, rule=rule)
+
+
+def verify(inst, plan, params):
+    check = FamilyCheck()
+    o = plan.orders
+    use = (o["capacity_use"] * o["quantity"] + o["order_capacity_use"]).groupby([o["supplier"], o["t"]]).sum()
+    cap = inst.supplier_capacity_by_period
+    for (k, t), u in use.items():
+        if u > cap[(k, t)] + tol(cap[(k, t)]):
+            check.violation("supplier_capacity", f"{k}/{inst.periods[t]}", u - cap[(k, t)], f"capacity use {u:g} > capacity {cap[(k, t)]:g}")
+    return check

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.loading import read_tables
-from planner.run import solve_instance
-from planner.solver import SolveOptions
-from planner.validation import validate
+from planner.contract.loading import read_tables
+from planner.jobs.pipeline import plan_instance
+from planner.solve.highs import SolveOptions
+from planner.contract.validation import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -23,7 +23,7 @@ def instance_of(raw):
 
 
 def solve_raw(raw, mip_gap: float = 0.0, **kw):
-    return solve_instance(instance_of(raw), SolveOptions(mip_gap=mip_gap, **kw))
+    return plan_instance(instance_of(raw), SolveOptions(mip_gap=mip_gap, **kw))
 
 
 @pytest.fixture

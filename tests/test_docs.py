@@ -1,6 +1,7 @@
 """The README stays true: its two opening commands, its data contract and its benchmark tables."""
 
-from planner.schema import contract_markdown
+from benchmarks.run import readme_block
+from planner.contract.docs import inputs_markdown, outputs_markdown
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -8,7 +9,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_readme_contract_is_the_schema():
     section = README.split("## The data contract", 1)[1]
-    assert contract_markdown().strip() in section
+    assert inputs_markdown().strip() in section
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
@@ -19,8 +20,11 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
     assert blocks[1] in ci
 
 
-def test_readme_benchmark_tables_are_the_latest_results():
-    from benchmarks.run import readme_block
+def test_readme_plan_section_is_the_output_contract():
+    section = README.split("## How to read the plan", 1)[1].split("\n## ", 1)[0]
+    assert outputs_markdown().strip() in section
 
+
+def test_readme_benchmark_tables_are_the_latest_results():
     results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
     assert readme_block(results) in README

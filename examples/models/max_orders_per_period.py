@@ -47,5 +47,5 @@ def verify(inst, tables, params):
     check = FamilyCheck()
     for period, n in tables["orders"].groupby("period").size().items():
         if n > params.max_orders:
-            check.violations.append((str(period), n - params.max_orders, f"{n} orders placed, at most {params.max_orders} allowed"))
+            check.violation(NAME, str(period), n - params.max_orders, f"{n} orders placed, at most {params.max_orders} allowed")
     return check

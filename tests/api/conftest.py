@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.config import Settings
 from api.main import create_app
 from api.schemas import TINY_EXAMPLE
-from planner.loading import read_tables
+from planner.contract.loading import read_tables
 from tests.conftest import DEMO
 
 FINAL = ("succeeded", "failed", "cancelled")

@@ -1,5 +1,8 @@
 """API keys, scopes and tenant isolation."""
 
+import hashlib
+import json
+
 from tests.api.conftest import make_client, tiny, wait
 
 KEYS = "acme:acme-key,acme:acme-reader:read,globex:globex-key"
@@ -37,9 +40,6 @@ def test_keys_scopes_and_tenants(tmp_path, caplog):
 
 
 def test_hashed_keys_file(tmp_path):
-    import hashlib
-    import json
-
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps([{"tenant": "initech", "key_sha256": hashlib.sha256(b"tps-report").hexdigest(), "scopes": ["read"]}]))
     with make_client(tmp_path, api_keys_file=str(keys)) as c:

@@ -30,7 +30,7 @@ def test_analysis_runs(client):
     e = client.post("/v1/runs", json=tiny(analysis={"kind": "explain"})).json()["id"]
     for rid in (v, s, e):
         assert wait(client, rid)["status"] == "succeeded", client.get(f"/v1/runs/{rid}/log").text
-    voi = {row["kpi"]: row for row in client.get(f"/v1/runs/{v}/analysis").json()["tables"]["kpis"]}
+    voi = {row["kpi"]: row for row in client.get(f"/v1/runs/{v}/analysis").json()["tables"]["value_of_integration"]}
     assert voi["profit"]["integrated_vs_scm_led"] == pytest.approx(17.757319, abs=1e-4)
     assert voi["status"]["crm_led"] == "optimal"  # this example has no Retail upgrade: CRM-led is the integrated plan
     assert voi["profit"]["integrated_vs_crm_led"] == pytest.approx(0, abs=1e-6)

@@ -3,6 +3,7 @@
 import os
 import uuid
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,8 +16,6 @@ URL = os.environ.get("PLANNER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres
 
 def _reachable() -> str | None:
     try:
-        import psycopg
-
         with psycopg.connect(URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
         return None

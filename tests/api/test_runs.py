@@ -3,14 +3,15 @@
 import io
 import json
 import threading
+import time
 import zipfile
 
 import pandas as pd
 import pytest
 
 from api.schemas import TINY_EXAMPLE
-from planner.loading import tables_from_mapping
-from planner.validation import validate
+from planner.contract.loading import tables_from_mapping
+from planner.contract.validation import validate
 from tests.api.conftest import demo_body, make_client, tiny, wait
 from tests.conftest import TINY
 
@@ -95,8 +96,6 @@ def test_cancel_queued_and_running_and_finished(client):
     r = client.post(f"/v1/runs/{queued['id']}/cancel")
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     # wait for a first plan, then cancel: the run stops and keeps its best plan
-    import time
-
     for _ in range(600):
         st = client.get(f"/v1/runs/{long['id']}").json()
         if (st.get("progress") or {}).get("incumbent") is not None:

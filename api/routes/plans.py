@@ -1,0 +1,102 @@
+"""The plan of a run and what is read off it: tables (JSON, CSV, XLSX), report, profitability, manifest, differences."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from api import db
+from api.auth import Principal, Reader
+from api.deps import SessionDep
+from api.problems import HTTPProblem
+from api.routes.common import find_run, problem_responses
+from api.schemas import DiffOut, Manifest, PlanOut, ProfitabilityOut
+from planner import jobs
+from planner.analysis.profitability import profitability
+from planner.contract.instance import Instance
+from planner.contract.loading import tables_from_mapping
+from planner.contract.results import Plan, Result, records
+from planner.contract.validation import validate
+from planner.report.html import report_html
+
+router = APIRouter(prefix="/v1", tags=["plans"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _stored_result(s: Session, who: Principal, run_id: str) -> tuple[db.Run, Result]:
+    """The run and its result, when it has a plan (409 otherwise)."""
+    run = find_run(s, who, run_id)
+    doc = run.result or {}
+    if doc.get("status") not in ("optimal", "feasible"):
+        raise HTTPProblem(409, "No plan", f"run is {run.status}" + (f" ({run.reason}: {run.detail})" if run.reason else ""), run_status=run.status)
+    return run, Result.from_json_dict(doc)
+
+
+def _instance(run: db.Run) -> Instance:
+    return validate(tables_from_mapping(run.instance)).instance
+
+
+@router.get("/runs/{run_id}/plan", response_model=PlanOut, summary="The plan: JSON tables, or ?format=csv (zip) / xlsx",
+            responses={200: {"content": {"application/zip": {}, XLSX: {}}, "description": "The plan (JSON by default)"}, **problem_responses(401, 403, 404, 409, 422)})
+def get_plan(run_id: str, who: Reader, s: SessionDep, format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (a zip of CSV files) or xlsx")] = "json"):
+    """A cancelled run's plan is the best found before it stopped (``note`` says so)."""
+    run, result = _stored_result(s, who, run_id)
+    plan = result.plan
+    if format == "json":
+        doc = {**plan.to_json_dict(), "run_status": run.status}
+        if run.status == "cancelled":
+            doc["note"] = "the run was cancelled: this is the best plan found before it stopped"
+        return JSONResponse(doc)
+    tables = plan.all_tables()
+    buf = io.BytesIO()
+    if format == "csv":
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, df in tables.items():
+                zf.writestr(f"{name}.csv", df.to_csv(index=False))
+        return Response(buf.getvalue(), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.zip"'})
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, df in tables.items():
+            df.to_excel(xw, sheet_name=name, index=False)
+    return Response(buf.getvalue(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.xlsx"'})
+
+
+@router.get("/runs/{run_id}/report", response_class=HTMLResponse, summary="The plan's report: one self-contained HTML page with charts",
+            responses=problem_responses(401, 403, 404, 409))
+def get_report(run_id: str, who: Reader, s: SessionDep):
+    run, result = _stored_result(s, who, run_id)
+    extra = {name: df for name, df in result.tables.items() if len(df) and name != "value_of_integration_segments"}
+    return HTMLResponse(report_html(_instance(run), result.plan, extra))
+
+
+@router.get("/runs/{run_id}/profitability", response_model=ProfitabilityOut, summary="Profit per segment (and per customer) with all costs allocated",
+            responses=problem_responses(401, 403, 404, 409))
+def get_profitability(run_id: str, who: Reader, s: SessionDep):
+    run, result = _stored_result(s, who, run_id)
+    inst, plan = _instance(run), result.plan
+    out = {"segments": records(profitability(inst, plan.tables, plan.kpis))}
+    if len(inst.customers):
+        out["customers"] = records(profitability(inst, plan.tables, plan.kpis, inst.customers))
+    return JSONResponse(out)
+
+
+@router.get("/runs/{run_id}/manifest", response_model=Manifest, summary="What it takes to re-run and compare the plan",
+            responses=problem_responses(401, 403, 404, 409))
+def get_manifest(run_id: str, who: Reader, s: SessionDep):
+    run = find_run(s, who, run_id)
+    if not run.result:
+        raise HTTPProblem(409, "No result yet", f"run is {run.status}")
+    return JSONResponse(run.result.get("manifest", {}))
+
+
+@router.post("/plans/diff", response_model=DiffOut, summary="Compare the plans of two runs", responses=problem_responses(401, 403, 404, 409, 422))
+def diff_plans(who: Reader, s: SessionDep, base: Annotated[str, Query(description="Run id of the base plan")], other: Annotated[str, Query(description="Run id of the other plan")]):
+    plans: list[Plan] = [_stored_result(s, who, run_id)[1].plan for run_id in (base, other)]
+    result = jobs.run(jobs.JobRequest(kind="diff", base=plans[0], other=plans[1]))
+    return JSONResponse({name.removeprefix("diff_"): records(df) for name, df in result.tables.items()})

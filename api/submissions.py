@@ -1,0 +1,104 @@
+"""A planning request as it arrives: a JSON body or a multipart upload, read, checked, and made a job.
+
+Reading uses the contract's own readers (:mod:`planner.contract.loading`) and
+checking the job layer's (:func:`planner.jobs.check`), so a request gets the
+same messages as ``planner validate`` and ``planner solve`` — before anything
+is stored or solved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from pydantic import ValidationError
+
+from api.problems import HTTPProblem
+from api.schemas import RunOptions
+from planner import jobs
+from planner.contract.loading import RawTables, read_upload, tables_from_mapping
+from planner.contract.problems import Problem as DataProblem
+from planner.contract.problems import ProblemsError
+from planner.contract.validation import ValidationReport, validate
+
+MAX_FILES, MAX_FIELDS = 50, 20
+
+
+def problem_items(items: list[DataProblem]) -> list[dict]:
+    return [{"table": p.table, "row": p.row, "column": p.column, "message": p.message, "severity": p.severity} for p in items]
+
+
+def _pydantic_items(exc: ValidationError, prefix: str = "") -> list[dict]:
+    return [{"table": None, "row": None, "column": prefix + (".".join(str(x) for x in e["loc"]) or ""), "message": e["msg"]} for e in exc.errors()]
+
+
+async def read_submission(request: Request) -> tuple[RawTables, RunOptions]:
+    """A JSON body {"instance", "options"} or a multipart upload (CSV files or one XLSX, options as JSON)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _read_multipart(request)
+    try:
+        doc = json.loads(await request.body() or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPProblem(400, "Malformed JSON", str(exc))
+    if not isinstance(doc, dict):
+        raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": None, "message": "the body must be an object {\"instance\": ..., \"options\": ...}"}])
+    unknown = sorted(set(doc) - {"instance", "options"})
+    if unknown or "instance" not in doc:
+        items = [{"table": None, "row": None, "column": k, "message": "unknown field"} for k in unknown]
+        items += [] if "instance" in doc else [{"table": None, "row": None, "column": "instance", "message": "Field required"}]
+        raise HTTPProblem(422, "Invalid request", errors=items)
+    try:
+        options = RunOptions.model_validate(doc.get("options") or {})
+    except ValidationError as exc:
+        raise HTTPProblem(422, "Invalid request", errors=_pydantic_items(exc, "options."))
+    try:
+        raw = tables_from_mapping(doc["instance"], "instance")
+    except ProblemsError as exc:
+        raise HTTPProblem(422, "Invalid instance", errors=problem_items(exc.problems))
+    return raw, options
+
+
+async def _read_multipart(request: Request) -> tuple[RawTables, RunOptions]:
+    form = await request.form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
+    options_doc: Any = {}
+    if "options" in form:
+        try:
+            options_doc = json.loads(str(form["options"]))
+        except json.JSONDecodeError as exc:
+            raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options", "message": f"not valid JSON: {exc}"}])
+    try:
+        options = RunOptions.model_validate(options_doc)
+    except ValidationError as exc:
+        raise HTTPProblem(422, "Invalid request", errors=_pydantic_items(exc, "options."))
+    uploads = [v for _, v in form.multi_items() if hasattr(v, "filename") and hasattr(v, "read")]
+    if not uploads:
+        raise HTTPProblem(422, "Invalid request", "upload the CSV files of the tables (one per table, named after it) or one .xlsx workbook")
+    raw: RawTables = {}
+    for up in uploads:
+        try:
+            raw.update(read_upload(up.filename or "", await up.read()))
+        except ProblemsError as exc:
+            raise HTTPProblem(422, "Invalid upload", "; ".join(p.message for p in exc.problems), errors=problem_items(exc.problems))
+    return raw, options
+
+
+def submission_problems(raw: RawTables, options: RunOptions, models_dirs: list[Path]) -> tuple[ValidationReport, list[dict]]:
+    """The validator's report and every error of the request: data, model options, analysis."""
+    report = validate(raw)
+    errors = problem_items(report.errors) + problem_items(jobs.check(options.job_request(report.instance, models_dirs)))
+    return report, errors
+
+
+def check_submission(raw: RawTables, options: RunOptions, models_dirs: list[Path]) -> None:
+    """422 with every problem if anything in the request is wrong."""
+    _, errors = submission_problems(raw, options, models_dirs)
+    if errors:
+        raise HTTPProblem(422, "Invalid instance", f"{len(errors)} problem(s); nothing was solved", errors=errors)
+
+
+def request_hash(raw: RawTables, options: RunOptions) -> str:
+    doc = {"instance": raw, "options": options.model_dump(mode="json")}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,151 @@
+"""The input contract: every input table and every column, declared once.
+
+Each table is a pydantic model of one row. A field's ``description`` and its
+``unit`` (in ``json_schema_extra``) are the documentation of the contract:
+the README table (``planner schema``), ``planner validate`` messages and the
+service's request schema (``POST /v1/runs``) are all generated from these
+declarations.
+
+Units: ``money`` is the instance's currency, ``unit`` a unit of product,
+``period`` one planning period (a week in the demo), ``capacity unit`` the
+supplier's own measure of capacity (hours, pallets, units), ``volume`` the
+warehouse's measure of space.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.contract.fields import field
+
+Label = Annotated[str, Field(min_length=1)]
+
+
+class Row(BaseModel):
+    """Base of every table row: unknown columns are reported, not silently kept."""
+
+    # Labels may arrive as numbers (period 1 in a CSV or a spreadsheet cell);
+    # the loader turns integral floats into ints first, so 1.0 reads as "1".
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True, allow_inf_nan=False
+    )
+
+
+class Product(Row):
+    product: Label = field("Product (item) identifier.")
+    unit_volume: float = field("Warehouse space one unit takes.", "volume / unit", ge=0, default=0.0)
+    holding_cost: float = field("Cost of holding one unit at the end of a period.", "money / unit / period", ge=0)
+    initial_inventory: float = field("On-hand stock at the start of the first period.", "unit", ge=0, default=0.0)
+
+
+class Segment(Row):
+    segment: Label = field("Customer segment (CRM).")
+    lost_sale_penalty: float = field("Goodwill lost per unit of demand not served.", "money / unit", ge=0, default=0.0)
+    cost_to_serve: float = field("Cost of serving one unit to this segment (handling, delivery).", "money / unit", ge=0, default=0.0)
+    min_tier: str | None = field("Contractual floor: the lowest service tier this segment may get (a tier name of the segment); blank = any.", default=None)
+
+
+class ServiceTier(Row):
+    segment: Label = field("Segment the tier belongs to.")
+    tier: Label = field("Tier name, unique within its segment. Tiers are ordered by fill_rate.")
+    fill_rate: float = field("Share of each period's demand that must be served at this tier.", "fraction 0..1", ge=0, le=1)
+    cycle_service_level: float = field(
+        "Probability of no stock-out in a period; sets the safety factor z = max(0, Phi^-1(csl)).", "fraction 0..1", ge=0, lt=1
+    )
+    tier_value: float = field("Benefit of offering the tier over the horizon (retention, contract value).", "money / horizon", ge=0, default=0.0)
+    tier_cost: float = field("Cost of offering the tier over the horizon (account management, penalties).", "money / horizon", ge=0, default=0.0)
+
+
+class Demand(Row):
+    segment: Label = field("Segment demanding.")
+    product: Label = field("Product demanded.")
+    period: Label = field("Period of the demand.")
+    quantity: float = field("Forecast mean demand.", "unit", ge=0)
+    std: float = field("Standard deviation of the forecast error over the protection interval.", "unit", ge=0, default=0.0)
+    price: float = field("Selling price for this segment.", "money / unit", ge=0)
+
+
+class Supplier(Row):
+    supplier: Label = field("Supplier identifier (SCM).")
+    lead_time: int = field("Whole periods from placing an order to its arrival (0 = arrives in the period it is placed).", "period", ge=0)
+    fixed_cost: float = field("Cost of using the supplier at all in the horizon.", "money / horizon", ge=0, default=0.0)
+    capacity: float = field("Capacity available per period, in the supplier's capacity units.", "capacity unit / period", ge=0)
+    on_time_rate: float = field("Share of orders delivered on time (reported; used by optional families).", "fraction 0..1", ge=0, le=1, default=1.0)
+
+
+class SupplierProduct(Row):
+    supplier: Label = field("Supplier.")
+    product: Label = field("Product the supplier can deliver.")
+    unit_cost: float = field("Purchase price per unit.", "money / unit", ge=0)
+    order_cost: float = field("Fixed cost of each order placed (per supplier, product and period).", "money / order", ge=0, default=0.0)
+    moq: float = field("Minimum order quantity (0 = none).", "unit", ge=0, default=0.0)
+    capacity_use: float = field("Supplier capacity consumed per unit ordered.", "capacity unit / unit", ge=0, default=1.0)
+    order_capacity_use: float = field("Supplier capacity consumed by each order placed (changeover).", "capacity unit / order", ge=0, default=0.0)
+
+
+class Settings(Row):
+    warehouse_capacity: float | None = field("Warehouse space for end-of-period inventory; blank = unlimited.", "volume", ge=0, default=None)
+    budget: float | None = field("Cap on procurement spend (purchase + order costs) per period; blank = none.", "money / period", ge=0, default=None)
+
+
+class SupplierCapacity(Row):
+    supplier: Label = field("Supplier.")
+    period: Label = field("Period the override applies to.")
+    capacity: float = field("Capacity in this period, replacing the supplier's default (0 = unavailable).", "capacity unit / period", ge=0)
+
+
+class OpenOrder(Row):
+    supplier: Label = field("Supplier the order was placed with.")
+    product: Label = field("Product ordered.")
+    arrival_period: Label = field("Period the order arrives (a period of the horizon).")
+    quantity: float = field("Quantity in transit.", "unit", ge=0)
+
+
+class Customer(Row):
+    customer: Label = field("Customer (CRM account).")
+    segment: Label = field("Segment the customer belongs to.")
+    share: float = field("Customer's share of its segment's demand (used to report profitability per customer).", "fraction 0..1", gt=0, le=1)
+
+
+class Period(Row):
+    period: Label = field("Period label.")
+    order: int = field("Position of the period in the horizon (ascending).")
+
+
+class TableSpec(BaseModel):
+    """How one table of the contract is read."""
+
+    name: str
+    row: type[Row]
+    key: tuple[str, ...]
+    required: bool
+    description: str
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in [
+        TableSpec(name="products", row=Product, key=("product",), required=True, description="Products (items) planned."),
+        TableSpec(name="segments", row=Segment, key=("segment",), required=True, description="Customer segments (CRM)."),
+        TableSpec(name="service_tiers", row=ServiceTier, key=("segment", "tier"), required=True, description="Service tiers each segment may be given (CRM)."),
+        TableSpec(name="demand", row=Demand, key=("segment", "product", "period"), required=True, description="Forecast demand and price per segment, product and period (CRM)."),
+        TableSpec(name="suppliers", row=Supplier, key=("supplier",), required=True, description="Suppliers (SCM)."),
+        TableSpec(name="supplier_products", row=SupplierProduct, key=("supplier", "product"), required=True, description="Which supplier delivers which product, at what terms (SCM)."),
+        TableSpec(name="settings", row=Settings, key=(), required=False, description="One row of instance-wide limits."),
+        TableSpec(name="supplier_capacity", row=SupplierCapacity, key=("supplier", "period"), required=False, description="Per-period overrides of supplier capacity."),
+        TableSpec(name="open_orders", row=OpenOrder, key=("supplier", "product", "arrival_period"), required=False, description="Orders already in transit."),
+        TableSpec(name="periods", row=Period, key=("period",), required=False, description="Explicit order of the periods (else labels are sorted)."),
+        TableSpec(name="customers", row=Customer, key=("customer",), required=False, description="Customers mapped to segments, for profitability per customer."),
+    ]
+}
+
+
+def columns(table: str) -> dict[str, Any]:
+    """Column name -> pydantic FieldInfo for one table, in contract order."""
+    return dict(TABLES[table].row.model_fields)
+
+
+def required_columns(table: str) -> list[str]:
+    return [name for name, f in columns(table).items() if f.is_required()]

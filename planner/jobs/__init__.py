@@ -1,0 +1,193 @@
+"""Layer 7, jobs: one entry point for every kind of work.
+
+``run(JobRequest(kind=..., instance=..., ...))`` performs a job and returns a
+:class:`~planner.contract.results.Result`; ``check(request)`` lists everything
+wrong with a request before anything is solved. The faces — the CLI's commands,
+the service's solve process — parse their input into a :class:`JobRequest`,
+call these two, and render the result; no face holds a workflow of its own.
+
+=======================  =================================================================
+kind                     what it does
+=======================  =================================================================
+``solve``                one verified plan (``explain``: with shadow prices and tier
+                         reasons; ``frontier``: with the profit/service frontier)
+``explain``              ``solve`` with ``explain``
+``frontier``             the plan and the profit/service frontier around it (``floors``)
+``value_of_integration`` the plan made CRM-led, SCM-led and integrated, compared
+``scenario``             the base plan and the plan of the instance with ``changes``, compared
+``diff``                 what changed between two plans (``base``, ``other``)
+``verify``               the independent verifier on a plan (``base``) made for ``instance``
+=======================  =================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from models import Family, registry, select
+from planner.analysis.compare import compare_plans
+from planner.analysis.frontier import frontier
+from planner.analysis.integration import value_of_integration
+from planner.analysis.reasons import tier_reasons
+from planner.analysis.scenario import apply_scenario
+from planner.contract.instance import Instance
+from planner.contract.problems import Problem, ProblemsError
+from planner.contract.results import Plan, Result
+from planner.contract.validation import validate
+from planner.jobs.pipeline import plan_instance
+from planner.solve.duals import shadow_prices
+from planner.solve.highs import Progress, SolveOptions
+from planner.verify import verify_plan
+
+KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify")
+
+
+@dataclass
+class JobRequest:
+    """One piece of work, as a face parsed it."""
+
+    kind: str = "solve"
+    instance: Instance | None = None  # validated (every kind but diff)
+    time_limit: float | None = None  # seconds per solve
+    mip_gap: float = 1e-3
+    threads: int | None = None
+    log: bool = False  # HiGHS's own log on stdout
+    model_options: dict[str, Any] | None = None  # {"constraints": {family: params or false}}
+    models_dirs: list[Path] = field(default_factory=list)  # folders of user families
+    explain: bool = False  # solve: add shadow prices and why each segment got its tier
+    frontier: bool = False  # solve: add the profit/service frontier
+    floors: list[float] | None = None  # frontier: overall fill-rate floors (default: steps up to 100 %)
+    changes: list[dict[str, Any]] | None = None  # scenario: see planner.analysis.scenario
+    base: Plan | None = None  # diff; verify: the plan to check
+    other: Plan | None = None  # diff
+    progress: Callable[[Progress], None] | None = None  # while HiGHS searches
+    should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
+
+    def solve_options(self) -> SolveOptions:
+        return SolveOptions(time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads, log=self.log,
+                            progress=self.progress, should_stop=self.should_stop)
+
+
+def check(request: JobRequest) -> list[Problem]:
+    """Every problem of the request that can be found before a solve: the kind, the model
+    options and family parameters, the frontier's floors, the scenario's changes (and the
+    data they make). Without an instance (its data had errors) only what needs none."""
+    if request.kind not in KINDS:
+        return [Problem("error", "options", None, "kind", f"unknown job {request.kind!r} (known: {', '.join(KINDS)})")]
+    if request.kind == "diff":
+        return [] if request.base is not None and request.other is not None else [Problem("error", "options", None, None, "diff needs two plans")]
+    problems: list[Problem] = []
+    if request.kind == "verify" and request.base is None:
+        problems.append(Problem("error", "options", None, None, "verify needs a plan"))
+    try:
+        select(request.model_options, request.models_dirs)
+    except ProblemsError as exc:
+        problems += exc.problems
+    for i, f in enumerate(request.floors or [], start=1):
+        if not (isinstance(f, (int, float)) and 0 <= f <= 1):
+            problems.append(Problem("error", "options", i, "floors", f"not a fill rate between 0 and 1: {f!r}"))
+    if request.kind == "scenario" and request.instance is not None:
+        problems += scenario_instance(request.instance, request.changes)[1]
+    return problems
+
+
+def scenario_instance(inst: Instance, changes: list[dict[str, Any]] | None) -> tuple[Instance | None, list[Problem]]:
+    """The instance with a scenario's changes applied and validated, or the problems why not."""
+    try:
+        report = validate(apply_scenario(inst.to_json_dict(), inst.periods, changes or []))
+    except (ValueError, KeyError, TypeError) as exc:
+        return None, [Problem("error", "options", None, "changes", str(exc))]
+    if not report.ok:
+        return None, [Problem("error", p.table, p.row, p.column, f"after the scenario's changes: {p.message}") for p in report.errors]
+    return report.instance, []
+
+
+def run(request: JobRequest) -> Result:
+    """Perform the job. A request with problems raises :class:`ProblemsError` before any solve;
+    after that, outcomes (infeasible, no plan in time) are statuses in the result."""
+    problems = check(request)
+    if problems:
+        raise ProblemsError(problems)
+    if request.instance is None and request.kind != "diff":
+        raise ValueError(f"a {request.kind} job needs a validated instance")
+    return _RUNNERS[request.kind](request)
+
+
+def _planner(request: JobRequest) -> Callable[[Instance, dict | None], Plan]:
+    """The verified solve the analyses ask for their plans (no infeasibility explanation: the
+    analyses report a plan's status)."""
+    def plan(inst: Instance, model_options: dict | None) -> Plan:
+        return plan_instance(inst, request.solve_options(), model_options, request.models_dirs, explain=False)
+
+    return plan
+
+
+def _solve(request: JobRequest) -> Result:
+    inst = request.instance
+    plan = plan_instance(inst, request.solve_options(), request.model_options, request.models_dirs)
+    result = Result(kind="explain" if request.kind == "explain" else "solve", plan=plan)
+    if not plan.has_plan:
+        return result
+    if request.explain or request.kind == "explain":
+        result.tables["shadow_prices"] = shadow_prices(inst, plan.tables, request.model_options, request.models_dirs)
+        result.tables["tier_reasons"] = tier_reasons(inst, plan, _planner(request), request.model_options)
+    if request.frontier:
+        result.tables["frontier"] = frontier(inst, plan, _planner(request), request.floors, request.model_options)
+    return result
+
+
+def _frontier(request: JobRequest) -> Result:
+    base = plan_instance(request.instance, request.solve_options(), request.model_options, request.models_dirs, explain=False)
+    front = frontier(request.instance, base, _planner(request), request.floors, request.model_options)
+    return Result(kind="frontier", plan=base, tables={"frontier": front})
+
+
+def _value_of_integration(request: JobRequest) -> Result:
+    v = value_of_integration(request.instance, _planner(request), request.model_options)
+    return Result(kind="value_of_integration", plan=v.plans["integrated"], plans={k: p for k, p in v.plans.items() if k != "integrated"},
+                  tables={"value_of_integration": v.kpis, "value_of_integration_segments": v.segments})
+
+
+def _scenario(request: JobRequest) -> Result:
+    changed, problems = scenario_instance(request.instance, request.changes)
+    if problems:
+        raise ProblemsError(problems)
+    plan = _planner(request)
+    base = plan(request.instance, request.model_options)
+    other = plan_instance(changed, request.solve_options(), request.model_options, request.models_dirs)
+    result = Result(kind="scenario", plan=other, plans={"base": base})
+    if base.has_plan and other.has_plan:
+        diff = compare_plans(base.tables, other.tables, base.kpis, other.kpis)
+        result.tables.update({f"diff_{name}": df for name, df in diff.items()})
+    return result
+
+
+def _diff(request: JobRequest) -> Result:
+    a, b = request.base, request.other
+    diff = compare_plans(a.tables, b.tables, a.kpis, b.kpis)
+    return Result(kind="diff", tables={f"diff_{name}": df for name, df in diff.items()})
+
+
+def _verify(request: JobRequest) -> Result:
+    plan = request.base
+    check = verify_plan(request.instance, plan.tables, plan.kpis, select(request.model_options, request.models_dirs))
+    violations = pd.DataFrame([v.to_dict() for v in check.violations], columns=["check", "where", "amount", "message"])
+    terms = pd.DataFrame([*check.profit_terms.items(), ("profit", check.profit)], columns=["term", "value"])
+    return Result(kind="verify", plan=plan, tables={"violations": violations, "profit_terms": terms})
+
+
+def families(models_dirs: list[Path] | None = None) -> dict[str, Family]:
+    """Every constraint family a run can use: built-in, and those in the user folders."""
+    return registry(models_dirs)
+
+
+_RUNNERS: dict[str, Callable[[JobRequest], Result]] = {
+    "solve": _solve, "explain": _solve, "frontier": _frontier, "value_of_integration": _value_of_integration, "scenario": _scenario,
+    "diff": _diff, "verify": _verify,
+}
+
+__all__ = ["KINDS", "JobRequest", "Progress", "check", "families", "run", "scenario_instance"]

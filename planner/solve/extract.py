@@ -1,0 +1,84 @@
+"""The plan tables out of a solved model: what each family contributes, on the declared tables.
+
+Every family that adds variables says what they contribute (``extract(m, inst)``
+in its file: ``orders.py`` the orders and supplier use, ``inventory_balance.py``
+the stock, ``safety_stock.py`` the safety stock column...). Here the
+contributions are merged on each table's key and given the declared columns
+and types (:data:`planner.contract.outputs.PLAN_TABLES`); a column no built
+family fills gets its neutral value (0, false or blank), so a plan always has
+the same tables.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from planner.contract.instance import Instance
+from planner.contract.outputs import PLAN_TABLES
+
+
+def extract(m: pyo.ConcreteModel, inst: Instance, families: list[tuple[Any, Any]]) -> dict[str, pd.DataFrame]:
+    """Read the solved model into the plan tables (no KPIs of the solve itself)."""
+    parts: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    for fam, _ in families:
+        if fam.extract is not None:
+            for table, df in fam.extract(m, inst).items():
+                parts[table].append(df)
+    tables = {}
+    for name, spec in PLAN_TABLES.items():
+        merged = None
+        for df in parts.get(name, []):
+            merged = df if merged is None else merged.merge(df, on=list(spec.key), how="outer", sort=False)
+        tables[name] = spec.frame(_fill(spec, merged if merged is not None else pd.DataFrame(columns=list(spec.key))))
+    segments = tables["segments"]
+    segments["profit_contribution"] = segments["revenue"] - segments["cost_to_serve"] - segments["lost_sale_penalty"] + segments["tier_net_value"]
+    return tables
+
+
+def _fill(spec, df: pd.DataFrame) -> pd.DataFrame:
+    """The declared columns no family filled (or left blank in some rows): 0, false or blank."""
+    df = df.copy()
+    for c in spec.columns:
+        if c not in df:
+            df[c] = 0.0 if c in spec.numeric else False if c in spec.flags else None
+        elif c in spec.numeric:
+            df[c] = df[c].astype(float).fillna(0.0)
+        elif c in spec.flags:
+            df[c] = df[c].astype("boolean").fillna(False)
+    return df
+
+
+def plan_kpis(m: pyo.ConcreteModel, inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Profit and its terms (from the model's expressions) and the service figures of the plan."""
+    kpis: dict[str, float] = {}
+    terms = {name: float(pyo.value(expr)) for name, (_, expr) in m.profit_terms.items()}
+    kpis["profit"] = sum(m.profit_terms[n][0] * v for n, v in terms.items())
+    kpis.update(terms)
+    kpis.update(plan_figures(inst, tables))
+    return kpis
+
+
+def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """The KPIs read off the plan tables: service, stock, orders, and the frozen zone's shortfalls."""
+    service, inv = tables["service"], tables["inventory"]
+    dem = float(service["demand"].sum())
+    out: dict[str, Any] = {
+        "fill_rate": float(service["served"].sum()) / dem if dem > 0 else 1.0,
+        "average_inventory": float(inv.groupby("period")["on_hand"].sum().mean()) if len(inv) else 0.0,
+        "orders_placed": int(len(tables["orders"])),
+        "suppliers_used": int(tables["suppliers"]["used"].sum()),
+    }
+    # Shortfalls in the frozen zone (reported, not enforced; see models/fill_rate.py)
+    frozen = inv[inv["frozen"]]
+    out["frozen_safety_stock_shortfall"] = float((frozen["safety_stock"] - frozen["on_hand"]).clip(lower=0).sum())
+    fr = inst.tiers.set_index(["segment", "tier"])["fill_rate"]
+    chosen = dict(zip(tables["segments"]["segment"], tables["segments"]["tier"]))
+    is_frozen = service["period"].map(inst.period_index) < service["product"].map(inst.first_supply_period)  # Instance.is_frozen
+    floor = service["segment"].map({s: fr.get((s, chosen.get(s)), 0.0) for s in inst.segment_ids}).fillna(0.0)
+    short = (floor * service["demand"] - service["served"]).clip(lower=0)
+    out["frozen_service_shortfall"] = float(short[is_frozen].sum())
+    return out

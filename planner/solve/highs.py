@@ -1,0 +1,390 @@
+"""Hand a Pyomo model to HiGHS (embedded through highspy) and read the outcome back.
+
+The hand-off compiles the model once with Pyomo's ``LinearStandardFormCompiler``
+into sparse arrays and passes them to highspy in one call, instead of iterating
+constraints in Python. The outcome is a value (:class:`SolveResult`), never an
+exception: a time limit with no plan, an infeasible model and a solver failure
+are statuses.
+
+One solve, in the order of this module: the model is compiled and HiGHS set up
+(:func:`_setup`); the heuristic plan in the variables' values, if any, gets its
+best continuous decisions (:func:`_start_plan`); HiGHS searches, on large
+models beside fix-and-optimise (:class:`_Search`); the outcome is read, the
+better plan chosen, its integer decisions fixed and the LP solved again
+("polish": every row then holds to LP tolerances, no order of 0.3 units hides
+behind an order indicator of 1e-7, and the objective is exact for those
+decisions), and the values are written back into the model (:func:`_outcome`).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+
+from planner.solve.improve import improve
+from planner.solve.standard_form import StandardForm, compile_model, new_highs
+
+log = logging.getLogger(__name__)
+MS = highspy.HighsModelStatus
+
+
+class Status(str, enum.Enum):
+    OPTIMAL = "optimal"  # proven optimal within the MIP gap asked for
+    FEASIBLE = "feasible"  # a plan, stopped by a time limit or interrupt before the gap was closed
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION_FOUND = "no_solution_found"  # stopped before any feasible plan was found
+    ERROR = "error"
+
+    @property
+    def has_plan(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass
+class Progress:
+    elapsed: float
+    incumbent: float | None
+    bound: float | None
+    gap: float | None
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float | None = None  # seconds for the solve: search, then the LP that polishes the plan
+    mip_gap: float = 1e-3  # relative gap at which HiGHS stops (0.1 % of profit)
+    threads: int | None = None
+    log: bool = False  # HiGHS's own log on stdout
+    progress: Callable[[Progress], None] | None = None
+    progress_interval: float = 1.0  # seconds between progress reports
+    should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
+    start: bool = True  # the variables' current values are a heuristic plan: keep it as the fallback plan
+    # Fix-and-optimise (planner/solve/improve.py) beside HiGHS on large models: ``blocks`` maps a
+    # variable to its block (the product it belongs to; None = shared by all products).
+    blocks: Callable[[object], Hashable | None] | None = None
+    improve: bool = True
+    # From this many binaries on, fix-and-optimise runs beside HiGHS (where it helps and where it
+    # only slows HiGHS down was measured: README, "How a run is solved").
+    improve_min_binaries: int = 10000
+    highs_options: dict[str, object] | None = None  # None: LARGE_MODEL_OPTIONS from improve_min_binaries on
+
+
+#: HiGHS options for large models: presolve's dual fixing and the feasibility-jump heuristic
+#: off (measured: README, "How a run is solved", item 6).
+LARGE_MODEL_OPTIONS: dict[str, object] = {
+    "presolve_rule_off": 1 << 17,  # bit 17: dual fixing
+    "mip_heuristic_run_feasibility_jump": False,
+}
+
+
+@dataclass
+class SolveResult:
+    status: Status
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+    highs_status: str = ""
+    plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
+
+
+def _gap(obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None or not np.isfinite(bound):
+        return None
+    return abs(bound - obj) / max(abs(obj), 1e-9) if abs(bound - obj) > 1e-9 else 0.0
+
+
+def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
+    """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one."""
+    options = options or SolveOptions()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sf, standard, sign, h, large = _setup(m, options)
+    timings["handoff"] = time.perf_counter() - t0
+    own = _start_plan(standard, sf.columns, options, timings)
+    search = _Search(h, standard, sign, options, large, own, timings)
+    search.run(sf.columns)
+    return _outcome(m, sf, standard, sign, h, search, options, timings)
+
+
+def _setup(m: pyo.ConcreteModel, options: SolveOptions):
+    """Compile the model and hand it to a HiGHS set up with the run's options."""
+    sf, standard, sign = compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
+    h = new_highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+    large = int(standard.is_int.sum()) >= options.improve_min_binaries
+    for key, value in _highs_options(options, large).items():
+        if key != "threads":  # set with HiGHS's thread pool, in _Search
+            h.setOptionValue(key, value)
+    h.passModel(standard.highs_lp())  # HiGHS keeps its own copy
+    return sf, standard, sign, h, large
+
+
+def _highs_options(options: SolveOptions, large: bool) -> dict[str, object]:
+    return options.highs_options if options.highs_options is not None else LARGE_MODEL_OPTIONS if large else {}
+
+
+def _start_plan(standard: StandardForm, cols, options: SolveOptions, timings: dict) -> tuple[np.ndarray, float] | None:
+    """A heuristic plan in the variables' values becomes a plan of its own: its integer decisions
+    with the best continuous ones (an LP). (x, HiGHS objective), or None without one.
+
+    It is not handed to HiGHS with setSolution: HiGHS 1.16 can misjudge a start's objective in
+    its presolved space (an objective offset left out) and stop at it as "optimal" — seen on
+    OR-Library cap61 and cap113 (cf. HiGHS issue #2439). It is the fallback plan, and
+    fix-and-optimise's start."""
+    is_int = standard.is_int
+    if not (options.start and len(cols) and is_int.any() and all(v.value is not None for v in cols if v.is_integer())):
+        return None
+    start_ints = np.array([round(float(v.value)) for v, i in zip(cols, is_int) if i])
+    ts = time.perf_counter()
+    fixed = standard.fixed_lp(start_ints)
+    timings["start_lp"] = time.perf_counter() - ts
+    # only the plan is kept: the HiGHS that solved its LP would hold a copy of the whole
+    # model (and its factorisation) through the search
+    return fixed[:2] if fixed is not None else None
+
+
+class _Search:
+    """HiGHS's search, with progress reports, cancel and the time limit; on large models
+    fix-and-optimise improves the heuristic plan beside it."""
+
+    def __init__(self, h: highspy.Highs, standard: StandardForm, sign: float, options: SolveOptions, large: bool,
+                 own: tuple[np.ndarray, float] | None, timings: dict):
+        self.h, self.standard, self.sign, self.options, self.timings = h, standard, sign, options, timings
+        self.own = own  # (x, HiGHS objective) of the best plan found outside HiGHS
+        self.source = "heuristic"
+        # The time limit covers the search and the polish LP after it (the same LP as the
+        # start's, so its time is known): the search gets what is left of it.
+        self.search_limit = self.highs_limit = None
+        if options.time_limit is not None:
+            reserve = min(2.0 * timings.get("start_lp", 0.0), 0.2 * options.time_limit)
+            self.search_limit = self.highs_limit = max(options.time_limit - reserve, 0.0)
+        self.improving = (
+            own is not None and options.improve and options.blocks is not None and large
+            and (self.search_limit is None or self.search_limit > 1.0)
+        )
+        if self.improving and self.search_limit is not None:
+            # HiGHS can be seconds late to look at the clock inside a round of root cuts on a
+            # large model (README, "How a run is solved", item 5): it is asked to stop earlier,
+            # and fix-and-optimise goes on to the end.
+            self.highs_limit = self.search_limit - min(0.1 * self.search_limit, 6.0)
+        if self.highs_limit is not None:
+            h.setOptionValue("time_limit", float(self.highs_limit))
+        # HiGHS keeps one pool of worker threads per process, sized by the first MIP that runs
+        # (a later run asking for another size fails): a run that sets its threads makes the
+        # pool again, and the next run after it gets a pool of the default size. Making it
+        # again is safe: no other HiGHS runs in this process meanwhile (the service solves each
+        # run in a process of its own; fix-and-optimise's sub-MIPs start after this). Beside
+        # fix-and-optimise HiGHS gets one thread, fix-and-optimise the other core (measured:
+        # README, "How a run is solved", item 3).
+        self.threads = options.threads or _highs_options(options, large).get("threads") or (1 if self.improving else None)
+        if self.threads:
+            h.setOptionValue("threads", int(self.threads))
+            highspy.Highs.resetGlobalScheduler(True)
+        self._last_report = 0.0
+        self.first_plan: float | None = None
+        self.searching = True  # the callbacks only act on the MIP search, not on the LPs after it
+        self.best_own = own[1] if own is not None else np.inf  # shared with the progress report
+        self.highs_best = [np.inf, -np.inf]  # HiGHS's primal and dual bound, as last seen
+        self._lock = threading.Lock()  # progress comes from HiGHS's thread and from fix-and-optimise's
+
+    def report(self, now: float, elapsed: float) -> None:
+        if self.options.progress is None:
+            return
+        with self._lock:
+            if now - self._last_report < self.options.progress_interval:
+                return
+            self._last_report = now
+            primal, dual = min(self.highs_best[0], self.best_own), self.highs_best[1]
+            inc = self.sign * primal if abs(primal) < 1e50 else None
+            bnd = self.sign * dual if abs(dual) < 1e50 else None
+            self.options.progress(Progress(elapsed, inc, bnd, _gap(inc, bnd)))
+
+    def _on_interrupt(self, e) -> None:
+        if not self.searching:
+            return
+        if self.options.should_stop is not None and self.options.should_stop():
+            e.interrupt()
+        # HiGHS checks its own time limit only between rounds of root cuts (seconds apart on
+        # large models); the interrupt callback stops it on time.
+        if self.highs_limit is not None and e.data_out.running_time > self.highs_limit:
+            e.interrupt()
+        out = e.data_out
+        self.highs_best[:] = [out.mip_primal_bound, out.mip_dual_bound]
+        self.report(time.perf_counter(), out.running_time)
+
+    def _on_solution(self, e) -> None:
+        if self.first_plan is None:
+            self.first_plan = e.data_out.running_time
+
+    def run(self, cols: list) -> None:
+        h, options = self.h, self.options
+        if options.progress is not None or options.should_stop is not None or options.time_limit is not None:
+            h.cbMipInterrupt.subscribe(self._on_interrupt)
+            h.cbSimplexInterrupt.subscribe(self._on_interrupt)
+        if self.standard.is_int.any():
+            h.cbMipImprovingSolution.subscribe(self._on_solution)
+        t1 = time.perf_counter()
+        if self.improving:
+            self._search_beside_improve(cols, t1)
+        else:
+            h.run()
+        if self.threads:
+            highspy.Highs.resetGlobalScheduler(True)
+        self.timings["solve"] = time.perf_counter() - t1
+        self.searching = False
+        for cb in (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbMipImprovingSolution):
+            if cb.callbacks:
+                cb.clear()  # an interrupt flag set during the search must not stop the LPs after it
+        if self.first_plan is not None:
+            self.timings["first_plan"] = self.first_plan
+
+    def _search_beside_improve(self, cols: list, t1: float) -> None:
+        """HiGHS searches (and proves a bound) in a thread of its own — it releases the GIL —
+        while this thread improves the heuristic plan block by block."""
+        search = threading.Thread(target=self.h.run, name="highs-search", daemon=True)
+        search.start()
+        block_of = [self.options.blocks(v) for v in cols]
+        budget = np.inf if self.search_limit is None else self.search_limit - (time.perf_counter() - t1)
+        user_stop = self.options.should_stop
+
+        def on_improved(_elapsed: float, objective: float) -> None:
+            self.best_own = objective
+            self.report(time.perf_counter(), time.perf_counter() - t1)
+
+        def out_of_time() -> bool:
+            return self.highs_limit is not None and time.perf_counter() - t1 >= self.highs_limit
+
+        ti = time.perf_counter()
+        try:
+            fo = improve(
+                self.standard, self.own[0], block_of, budget,
+                # HiGHS done before its limit means it closed the gap: nothing left to improve
+                should_stop=lambda: (not search.is_alive() and not out_of_time()) or (user_stop is not None and user_stop()),
+                on_improved=on_improved,
+            )
+        except Exception:  # an extra: a failure in it must not cost the run HiGHS's search
+            log.exception("fix-and-optimise failed; HiGHS's search goes on alone")
+            fo = None
+        self.timings["improve"] = time.perf_counter() - ti
+        if fo is not None:
+            self.timings["improve_blocks"] = float(fo.blocks_solved)
+            self.timings["improve_blocks_better"] = float(fo.blocks_improved)
+            if fo.objective < self.own[1] - 1e-9 * max(1.0, abs(self.own[1])):
+                self.own, self.source = (fo.x, fo.objective), "fix_and_optimise"
+        search.join()
+
+
+def _status(h: highspy.Highs, options: SolveOptions) -> tuple[Status, bool, object]:
+    """(status, whether HiGHS has a plan, HiGHS's model status as reported)."""
+    model_status = h.getModelStatus()
+    has_solution = h.getInfo().primal_solution_status == 2
+    if model_status in (MS.kOptimal, MS.kModelEmpty):
+        status = Status.OPTIMAL
+    elif model_status in (MS.kInfeasible, MS.kUnboundedOrInfeasible):
+        status = Status.INFEASIBLE
+    elif model_status in (MS.kTimeLimit, MS.kIterationLimit, MS.kSolutionLimit, MS.kInterrupt, MS.kObjectiveBound, MS.kObjectiveTarget, MS.kMemoryLimit):
+        status = Status.FEASIBLE if has_solution else Status.NO_SOLUTION_FOUND
+        if model_status == MS.kInterrupt and options.time_limit is not None and not (options.should_stop and options.should_stop()):
+            model_status = MS.kTimeLimit  # our callback enforced the time limit
+    else:
+        status = Status.ERROR
+    return status, has_solution, model_status
+
+
+def _outcome(m, sf, standard: StandardForm, sign: float, h: highspy.Highs, search: _Search, options: SolveOptions, timings: dict) -> SolveResult:
+    """What the search found, as a result; the better plan polished and loaded into ``m``."""
+    status, has_solution, model_status = _status(h, options)
+    n, is_int = len(sf.columns), standard.is_int
+    size = {"rows": len(sf.rows), "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(standard.A.nnz)}
+    result = SolveResult(status=status, timings=timings, size=size, highs_status=h.modelStatusToString(model_status))
+    if status == Status.ERROR:
+        result.message = f"HiGHS ended with model status {result.highs_status}"
+        return result
+    if status == Status.INFEASIBLE:
+        result.message = "no plan satisfies every constraint"
+        return result
+    own, info = search.own, h.getInfo()
+    mip_obj = info.objective_function_value
+    use_own = own is not None and (not has_solution or own[1] < mip_obj - 1e-9 * max(1.0, abs(own[1])))
+    if status == Status.NO_SOLUTION_FOUND and not use_own:
+        result.message = f"HiGHS stopped ({result.highs_status}) before finding a feasible plan"
+        return result
+    result.plan_source = search.source if use_own else "highs"
+    if n == 0:
+        x = np.zeros(0)
+        result.objective = result.bound = sign * standard.offset
+        result.gap = 0.0
+    else:
+        x = own[0] if use_own else np.array(h.getSolution().col_value)
+        result.bound = sign * (info.mip_dual_bound if is_int.any() else mip_obj)
+        if abs(result.bound) > 1e50:
+            result.bound = None
+        duals_from = None if is_int.any() else h
+        if is_int.any():
+            h.clearModel()  # the search is done: its copy of the model goes before the polish LP makes another
+            t2 = time.perf_counter()
+            x, duals_from = _polish(standard, x, own[1] if use_own else mip_obj)
+            timings["polish"] = time.perf_counter() - t2
+        _store_duals(m, sf, sign, duals_from)
+        result.objective = sign * float(standard.c @ x + standard.offset)
+        if not is_int.any():
+            result.bound = result.objective
+        result.gap = _gap(result.objective, result.bound)
+    if use_own and status != Status.OPTIMAL:
+        result.status = Status.FEASIBLE
+        how = "the heuristic plan, improved by fix-and-optimise," if search.source == "fix_and_optimise" else "the heuristic plan"
+        result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
+    tl = time.perf_counter()
+    _load(m, sf, sf.columns, x)
+    timings["load_values"] = time.perf_counter() - tl  # reported with the extraction
+    return result
+
+
+def _store_duals(m: pyo.ConcreteModel, sf, sign: float, h: highspy.Highs | None) -> None:
+    """With a ``dual`` import suffix on the model: the duals of the LP with the integer decisions
+    fixed (d profit / d right-hand side), one per row."""
+    dual = getattr(m, "dual", None)
+    if not isinstance(dual, pyo.Suffix) or h is None:
+        return
+    row_dual = sign * np.array(h.getSolution().row_dual)
+    for (con, _), d in zip(sf.rows, row_dual):
+        dual[con] = float(d)
+
+
+def _load(m: pyo.ConcreteModel, sf, cols, x: np.ndarray) -> None:
+    for v, val in zip(cols, x):
+        v.set_value(float(val), skip_validation=True)
+    for v, expr in sf.eliminated_vars:
+        v.set_value(pyo.value(expr), skip_validation=True)
+    # Variables in no row and with no cost (e.g. an unused supplier without fixed cost)
+    # never reach HiGHS; any value in their bounds is optimal: take the lower one.
+    for v in m.component_data_objects(pyo.Var, active=True):
+        if v.value is None:
+            v.set_value(v.lb if v.lb is not None else 0.0, skip_validation=True)
+
+
+def _polish(sf: StandardForm, x: np.ndarray, ref_obj: float) -> tuple[np.ndarray, highspy.Highs | None]:
+    """Fix the integer columns at their rounded values and re-solve the LP for the rest.
+
+    Returns the solution and the HiGHS of the fixed LP when its optimum is kept (its
+    duals are then valid); otherwise ``x`` with integers rounded and None — when the
+    fixed LP has no optimum or is worse than ``ref_obj`` (HiGHS always minimises here).
+    """
+    vals = np.round(x[sf.is_int])
+    fixed = sf.fixed_lp(vals)
+    if fixed is not None and fixed[1] <= ref_obj + 1e-6 * max(1, abs(ref_obj)):
+        return fixed[0], fixed[2]
+    x = x.copy()
+    x[sf.is_int] = vals
+    return x, None
