@@ -17,6 +17,7 @@ open orders and one week of reduced capacity at one supplier.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,18 +47,53 @@ def generate(
     cost_factors: list[float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Tables of a feasible instance. ``lead_times`` and ``cost_factors`` (unit-cost multiplier per
-    supplier) override the random supplier profiles; capacities are sized after them."""
+    supplier) override the random supplier profiles; capacities are sized after them.
+
+    The steps draw from one random stream in a fixed order: the same seed, the same instance."""
     rng = np.random.default_rng(seed)
     P = [f"P{i + 1:04d}" for i in range(products)]
     S = [SEGMENT_NAMES[i] if i < len(SEGMENT_NAMES) else f"Segment {i + 1}" for i in range(segments)]
     K = [f"S{i + 1:02d}" for i in range(suppliers)]
     T = week_labels(periods)
-
     base_cost = rng.uniform(5, 100, products)
     volume = rng.uniform(0.5, 3.0, products).round(2)
     holding = (base_cost * rng.uniform(0.003, 0.006, products)).round(3)
+    sup = _suppliers(rng, suppliers, products, lead_times, cost_factors)
+    dem = _demand(rng, P, S, T, base_cost)
+    terms = _terms(rng, P, K, sup, dem, base_cost)
+    capacity, spend = _capacities(P, K, sup, dem, terms)
+    init = (dem.mean_week * rng.uniform(1.0, 2.0, products) + dem.ss_max * 0.5).round(0)
+    tables = {
+        "products": pd.DataFrame({"product": P, "unit_volume": volume, "holding_cost": holding, "initial_inventory": init}),
+        "segments": pd.DataFrame({
+            "segment": S,
+            "lost_sale_penalty": [round(SEGMENT_PROFILE[s % 4][1] * 50, 2) for s in range(segments)],
+            "cost_to_serve": [round(SEGMENT_PROFILE[s % 4][2] * 50, 2) for s in range(segments)],
+            "min_tier": ["silver" if s == 0 else None for s in range(segments)],
+        }),
+        "service_tiers": _tiers(rng, S, dem.rows, periods),
+        "demand": pd.DataFrame(dem.rows, columns=["segment", "product", "period", "quantity", "std", "price"]),
+        "suppliers": pd.DataFrame({"supplier": K, "lead_time": sup.lead, "fixed_cost": sup.fixed, "capacity": capacity, "on_time_rate": sup.on_time}),
+        "supplier_products": terms.table,
+    }
+    warehouse = float(np.ceil(1.5 * (volume * (init + dem.ss_max + terms.moq + dem.peak)).sum()))
+    tables["settings"] = pd.DataFrame({"warehouse_capacity": [warehouse], "budget": [float(np.ceil(1.3 * spend))]})
+    k_down = int(rng.integers(suppliers))
+    tables["supplier_capacity"] = pd.DataFrame({"supplier": [K[k_down]], "period": [T[min(3, periods - 1)]], "capacity": [float(np.floor(capacity[k_down] * 0.8))]})
+    tables["open_orders"] = _open_orders(rng, P, K, T, terms.fastest, dem.mean_week)
+    return tables
 
-    # ---- suppliers: lead time 0..2, faster = dearer ------------------------------------
+
+@dataclass
+class _Suppliers:
+    lead: np.ndarray
+    factor: list[float]  # unit-cost multiplier
+    on_time: np.ndarray
+    fixed: np.ndarray
+
+
+def _suppliers(rng, suppliers: int, products: int, lead_times, cost_factors) -> _Suppliers:
+    """Lead time 0..2 weeks, faster = dearer."""
     lead = np.array([i % 3 for i in range(suppliers)])
     rng.shuffle(lead)
     if lead_times is not None:
@@ -66,16 +102,25 @@ def generate(
     factor = [speed_premium.get(int(L), 0.85) for L in lead] if cost_factors is None else list(cost_factors)
     on_time = rng.uniform(0.85, 0.99, suppliers).round(3)
     fixed = rng.uniform(200, 1500, suppliers).round(0) * max(1, products // 40)
+    return _Suppliers(lead, factor, on_time, fixed)
 
-    # ---- demand ---------------------------------------------------------------------
+
+@dataclass
+class _Demand:
+    rows: list[tuple]  # (segment, product, period, quantity, std, price)
+    peak: np.ndarray  # per product: highest weekly demand plus highest top-tier safety stock
+    ss_max: np.ndarray  # per product: highest top-tier safety stock
+    mean_week: np.ndarray  # per product: mean weekly demand
+
+
+def _demand(rng, P: list[str], S: list[str], T: list[str], base_cost: np.ndarray) -> _Demand:
+    """Seasonal demand of 70 % of the segments per product, with a forecast error of 10-40 %."""
+    periods = len(T)
     season = 1 + 0.2 * np.sin(np.linspace(0, 2 * np.pi, periods, endpoint=False) + rng.uniform(0, 2 * np.pi))
-    demand_rows = []
-    peak = np.zeros(products)
-    ss_max = np.zeros(products)
-    mean_week = np.zeros(products)
+    out = _Demand([], np.zeros(len(P)), np.zeros(len(P)), np.zeros(len(P)))
     z_top = 1.8807936081512509  # Phi^-1(0.97)
     for i, p in enumerate(P):
-        segs = [s for s in range(segments) if rng.random() < 0.7] or [int(rng.integers(segments))]
+        segs = [s for s in range(len(S)) if rng.random() < 0.7] or [int(rng.integers(len(S)))]
         per_t = np.zeros(periods)
         ss_t = np.zeros(periods)
         for s in segs:
@@ -86,83 +131,79 @@ def generate(
             for t in range(periods):
                 q = round(float(mu * season[t] * rng.uniform(0.8, 1.2)), 1)
                 sd = round(cv * q, 2)
-                demand_rows.append((S[s], p, T[t], q, sd, price))
+                out.rows.append((S[s], p, T[t], q, sd, price))
                 per_t[t] += q
                 ss_t[t] += z_top * sd
-        peak[i] = per_t.max() + ss_t.max()
-        ss_max[i] = ss_t.max()
-        mean_week[i] = per_t.mean()
+        out.peak[i] = per_t.max() + ss_t.max()
+        out.ss_max[i] = ss_t.max()
+        out.mean_week[i] = per_t.mean()
+    return out
 
-    # ---- supplier terms: 2-4 eligible suppliers per product ---------------------------
-    sp_rows = []
+
+@dataclass
+class _Terms:
+    table: pd.DataFrame  # supplier_products
+    fastest: dict[int, int]  # product index -> its fastest supplier's index
+    moq: np.ndarray
+    order_cost: np.ndarray
+
+
+def _terms(rng, P: list[str], K: list[str], sup: _Suppliers, dem: _Demand, base_cost: np.ndarray) -> _Terms:
+    """2-4 eligible suppliers per product, half the products with a MOQ."""
+    rows = []
     fastest = {}
-    moq = np.zeros(products)
-    order_cost = np.zeros(products)
+    moq = np.zeros(len(P))
+    order_cost = np.zeros(len(P))
     for i, p in enumerate(P):
-        n = int(rng.integers(2, min(4, suppliers) + 1))
-        ks = sorted(rng.choice(suppliers, size=n, replace=False).tolist())
-        fastest[i] = min(ks, key=lambda k: (lead[k], k))
-        moq[i] = 0.0 if rng.random() < 0.5 else float(round(mean_week[i] * rng.uniform(0.5, 1.5)))
+        n = int(rng.integers(2, min(4, len(K)) + 1))
+        ks = sorted(rng.choice(len(K), size=n, replace=False).tolist())
+        fastest[i] = min(ks, key=lambda k: (sup.lead[k], k))
+        moq[i] = 0.0 if rng.random() < 0.5 else float(round(dem.mean_week[i] * rng.uniform(0.5, 1.5)))
         order_cost[i] = round(float(rng.uniform(20, 120)), 0)
         for k in ks:
-            uc = round(float(base_cost[i] * factor[k] * rng.uniform(0.95, 1.05)), 2)
-            sp_rows.append((K[k], p, uc, order_cost[i], moq[i], 1.0, 5.0))
-    sp = pd.DataFrame(sp_rows, columns=["supplier", "product", "unit_cost", "order_cost", "moq", "capacity_use", "order_capacity_use"])
+            uc = round(float(base_cost[i] * sup.factor[k] * rng.uniform(0.95, 1.05)), 2)
+            rows.append((K[k], p, uc, order_cost[i], moq[i], 1.0, 5.0))
+    table = pd.DataFrame(rows, columns=["supplier", "product", "unit_cost", "order_cost", "moq", "capacity_use", "order_capacity_use"])
+    return _Terms(table, fastest, moq, order_cost)
 
-    # ---- capacities sized for the lot-for-lot plan from each product's fastest supplier ----
-    need = np.zeros(suppliers)
+
+def _capacities(P: list[str], K: list[str], sup: _Suppliers, dem: _Demand, terms: _Terms) -> tuple[np.ndarray, float]:
+    """Capacities sized for the lot-for-lot plan from each product's fastest supplier (with room
+    to spare), and that plan's spend."""
+    sp = terms.table
+    need = np.zeros(len(K))
     spend = 0.0
-    for i in range(products):
-        k = fastest[i]
-        need[k] += peak[i] + moq[i] + 5.0
+    for i in range(len(P)):
+        k = terms.fastest[i]
+        need[k] += dem.peak[i] + terms.moq[i] + 5.0
         uc = sp.loc[(sp["supplier"] == K[k]) & (sp["product"] == P[i]), "unit_cost"].iloc[0]
-        spend += uc * (peak[i] + moq[i]) + order_cost[i]
-    other = np.zeros(suppliers)
+        spend += uc * (dem.peak[i] + terms.moq[i]) + terms.order_cost[i]
+    other = np.zeros(len(K))
     for r in sp.itertuples(index=False):
-        other[K.index(r.supplier)] += 0.3 * peak[P.index(r.product)]
-    capacity = np.ceil(1.3 * need + other + 10)
-    init = (mean_week * rng.uniform(1.0, 2.0, products) + ss_max * 0.5).round(0)
+        other[K.index(r.supplier)] += 0.3 * dem.peak[P.index(r.product)]
+    return np.ceil(1.3 * need + other + 10), spend
 
-    products_df = pd.DataFrame({"product": P, "unit_volume": volume, "holding_cost": holding, "initial_inventory": init})
-    segments_df = pd.DataFrame(
-        {
-            "segment": S,
-            "lost_sale_penalty": [round(SEGMENT_PROFILE[s % 4][1] * 50, 2) for s in range(segments)],
-            "cost_to_serve": [round(SEGMENT_PROFILE[s % 4][2] * 50, 2) for s in range(segments)],
-            "min_tier": ["silver" if s == 0 else None for s in range(segments)],
-        }
-    )
+
+def _tiers(rng, S: list[str], demand_rows: list[tuple], periods: int) -> pd.DataFrame:
+    """Bronze, silver and gold for every segment, valued in proportion to its sales."""
     seg_volume = {s: 0.0 for s in S}
     for s, _, _, q, _, price in demand_rows:
         seg_volume[s] += q * price
-    tier_rows = []
+    rows = []
     for s in S:
         scale = seg_volume[s] / max(1, periods) * 0.02
         for rank, (name, fr, csl) in enumerate(TIERS):
-            tier_rows.append((s, name, fr, csl, round(scale * rank * rng.uniform(0.5, 1.5), 2), round(scale * rank * 0.3, 2)))
-    tiers_df = pd.DataFrame(tier_rows, columns=["segment", "tier", "fill_rate", "cycle_service_level", "tier_value", "tier_cost"])
-    suppliers_df = pd.DataFrame({"supplier": K, "lead_time": lead, "fixed_cost": fixed, "capacity": capacity, "on_time_rate": on_time})
-    demand_df = pd.DataFrame(demand_rows, columns=["segment", "product", "period", "quantity", "std", "price"])
-    warehouse = float(np.ceil(1.5 * (volume * (init + ss_max + moq + peak)).sum()))
-    settings_df = pd.DataFrame({"warehouse_capacity": [warehouse], "budget": [float(np.ceil(1.3 * spend))]})
-    k_down = int(rng.integers(suppliers))
-    cap_df = pd.DataFrame({"supplier": [K[k_down]], "period": [T[min(3, periods - 1)]], "capacity": [float(np.floor(capacity[k_down] * 0.8))]})
-    oo = []
-    for i in rng.choice(products, size=max(1, products // 10), replace=False):
+            rows.append((s, name, fr, csl, round(scale * rank * rng.uniform(0.5, 1.5), 2), round(scale * rank * 0.3, 2)))
+    return pd.DataFrame(rows, columns=["segment", "tier", "fill_rate", "cycle_service_level", "tier_value", "tier_cost"])
+
+
+def _open_orders(rng, P: list[str], K: list[str], T: list[str], fastest: dict[int, int], mean_week: np.ndarray) -> pd.DataFrame:
+    """A week of demand in transit for a tenth of the products, from their fastest supplier."""
+    rows = []
+    for i in rng.choice(len(P), size=max(1, len(P) // 10), replace=False):
         k = fastest[int(i)]
-        oo.append((K[k], P[int(i)], T[int(rng.integers(0, min(2, periods)))], round(float(mean_week[int(i)]), 0)))
-    open_df = pd.DataFrame(oo, columns=["supplier", "product", "arrival_period", "quantity"]).drop_duplicates(["supplier", "product", "arrival_period"])
-    return {
-        "products": products_df,
-        "segments": segments_df,
-        "service_tiers": tiers_df,
-        "demand": demand_df,
-        "suppliers": suppliers_df,
-        "supplier_products": sp,
-        "settings": settings_df,
-        "supplier_capacity": cap_df,
-        "open_orders": open_df,
-    }
+        rows.append((K[k], P[int(i)], T[int(rng.integers(0, min(2, len(T))))], round(float(mean_week[int(i)]), 0)))
+    return pd.DataFrame(rows, columns=["supplier", "product", "arrival_period", "quantity"]).drop_duplicates(["supplier", "product", "arrival_period"])
 
 
 def write_instance(tables: dict[str, pd.DataFrame], out: str | Path) -> Path:

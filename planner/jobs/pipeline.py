@@ -15,13 +15,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pyomo.common.gc_manager import PauseGC
-
-from models import build_model, select, tidy_solution
+from models import build_model, select
 from planner.contract.instance import Instance
 from planner.contract.results import Plan
 from planner.solve.diagnose import explain_infeasibility
-from planner.solve.extract import extract, plan_kpis
+from planner.solve.extract import read_solution
 from planner.solve.highs import SolveOptions, SolveResult, Status, solve_model
 from planner.solve.improve import product_blocks
 from planner.solve.start import construct_start
@@ -107,16 +105,12 @@ def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None
 def _verified_plan(m, inst: Instance, families, result: SolveResult, kpis: dict, timings: dict, echo: dict) -> Plan:
     """The plan tables read from the solved model, checked by the verifier."""
     t1 = time.perf_counter()
-    with PauseGC():  # many small objects and no garbage: see models.build_model
-        tidy_solution(m, families)
-        tables = extract(m, inst, families)
-        figures = plan_kpis(m, inst, tables)
+    tables, figures = read_solution(m, inst, families)
     if result.bound is not None and figures["profit"] is not None:  # the gap of the plan as reported
         kpis["mip_gap"] = max(0.0, result.bound - figures["profit"]) / max(abs(figures["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1 + result.timings.get("load_values", 0.0)  # with the values written back into the model
     t2 = time.perf_counter()
-    with PauseGC():
-        check = verify_plan(inst, tables, figures, families)
+    check = verify_plan(inst, tables, figures, families)
     timings["verify_seconds"] = time.perf_counter() - t2
     status = result.status
     messages = [result.message] if result.message else []

@@ -16,9 +16,19 @@ from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
 
+from models import tidy_solution
 from planner.contract.instance import Instance
 from planner.contract.outputs import PLAN_TABLES
+
+
+def read_solution(m: pyo.ConcreteModel, inst: Instance, families: list[tuple[Any, Any]]) -> tuple[dict[str, pd.DataFrame], dict[str, float]]:
+    """A solved model's plan: its tables and KPIs, after every family's ``tidy``."""
+    with PauseGC():  # many small objects and no garbage: see models.build_model
+        tidy_solution(m, families)
+        tables = extract(m, inst, families)
+        return tables, plan_kpis(m, inst, tables)
 
 
 def extract(m: pyo.ConcreteModel, inst: Instance, families: list[tuple[Any, Any]]) -> dict[str, pd.DataFrame]:

@@ -179,38 +179,14 @@ def improve(
             left = time_budget - (time.perf_counter() - t0)
             if left <= 0.05 or (should_stop is not None and should_stop()):
                 break
-            sub = A[:, cols]
-            rows = np.unique(sub.indices)
-            sub = sub[rows, :].tocsc()
-            fixed_use = act[rows] - sub @ x[cols]  # what the columns outside the block take of each row
-            block = StandardForm(
-                A=sub,
-                c=sf.c[cols],
-                col_lower=sf.col_lower[cols],
-                col_upper=sf.col_upper[cols],
-                row_lower=sf.row_lower[rows] - fixed_use,  # ±inf stays ±inf
-                row_upper=sf.row_upper[rows] - fixed_use,
-                is_int=sf.is_int[cols],
-            )
-            ints = block.is_int
-            lp = block.highs_lp()
-            h.passModel(lp)
-            start = highspy.HighsSolution()  # the incumbent's block: HiGHS starts from it
-            start.col_value = x[cols]
-            start.value_valid = True
-            h.setSolution(start)
-            h.setOptionValue("time_limit", float(min(block_time, left)))
-            h.run()
+            new, rows, sub = _solve_block(h, sf, A, act, x, cols, min(block_time, left))
             res.blocks_solved += 1
-            if h.getInfo().primal_solution_status != 2:
+            if new is None:
                 continue
-            new = np.array(h.getSolution().col_value)
-            new[ints] = np.round(new[ints])
             gain = float(sf.c[cols] @ (x[cols] - new))
             if gain <= 1e-9 * max(1.0, abs(obj)):
                 continue
-            delta = new - x[cols]
-            act[rows] += sub @ delta
+            act[rows] += sub @ (new - x[cols])
             x[cols] = new
             obj -= gain
             res.blocks_improved += 1
@@ -220,3 +196,33 @@ def improve(
             break
     res.x, res.objective = x, obj
     return res
+
+
+def _solve_block(h: highspy.Highs, sf: StandardForm, A, act: np.ndarray, x: np.ndarray, cols: np.ndarray, time_limit: float):
+    """The sub-MIP of one group's columns, everything else held at ``x``: (its plan for the
+    columns, or None without one; the rows it touches; those rows' part of A)."""
+    sub = A[:, cols]
+    rows = np.unique(sub.indices)
+    sub = sub[rows, :].tocsc()
+    fixed_use = act[rows] - sub @ x[cols]  # what the columns outside the block take of each row
+    block = StandardForm(
+        A=sub,
+        c=sf.c[cols],
+        col_lower=sf.col_lower[cols],
+        col_upper=sf.col_upper[cols],
+        row_lower=sf.row_lower[rows] - fixed_use,  # ±inf stays ±inf
+        row_upper=sf.row_upper[rows] - fixed_use,
+        is_int=sf.is_int[cols],
+    )
+    h.passModel(block.highs_lp())
+    start = highspy.HighsSolution()  # the incumbent's block: HiGHS starts from it
+    start.col_value = x[cols]
+    start.value_valid = True
+    h.setSolution(start)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None, rows, sub
+    new = np.array(h.getSolution().col_value)
+    new[block.is_int] = np.round(new[block.is_int])
+    return new, rows, sub

@@ -15,7 +15,7 @@ FINAL = ("succeeded", "failed", "cancelled")
 
 
 def make_client(tmp_path, **over) -> TestClient:
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/runs.db", heartbeat_seconds=0.5, stale_seconds=5, kill_grace_seconds=10, **over)
+    settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/runs.db", "heartbeat_seconds": 0.5, "stale_seconds": 5, "kill_grace_seconds": 10, **over})
     return TestClient(create_app(settings))
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from api.schemas import TINY_EXAMPLE
 from tests.api.conftest import demo_body
+from tests.conftest import ROOT
 
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -29,8 +30,8 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: Path, port: int):
-        self.tmp, self.port, self.proc = tmp, port, None
+    def __init__(self, tmp: Path, port: int, **env: str):
+        self.tmp, self.port, self.proc, self.env = tmp, port, None, env
         self.base = f"http://127.0.0.1:{port}"
 
     def start(self) -> "Server":
@@ -41,6 +42,7 @@ class Server:
             "PLANNER_HEARTBEAT_SECONDS": "0.5",
             "PLANNER_STALE_SECONDS": "4",
             "PLANNER_SOLVE_SLOTS": "1",
+            **self.env,
         }
         self.log = open(self.tmp / "server.log", "ab")
         self.proc = subprocess.Popen([exe, "serve", "--port", str(self.port)], env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -135,5 +137,36 @@ def test_every_accepted_run_survives_a_sigkill_of_the_server(tmp_path):
             assert inp["instance"] == json.loads(json.dumps(body["instance"]))  # the input is intact
         log = urllib.request.urlopen(f"{server.base}/v1/runs/{ids[0]}/log").read().decode()
         assert "went silent" in log and "resubmitted" in log
+    finally:
+        server.stop()
+
+
+def test_the_service_plans_with_the_families_of_planner_models_path(tmp_path):
+    """PLANNER_MODELS_PATH is read once: the service loads each user family once and solves with it."""
+    server = Server(tmp_path, free_port(), PLANNER_MODELS_PATH=os.pathsep.join([str(ROOT / "examples" / "models"), str(tmp_path / "none-yet")])).start()
+    try:
+        (tmp_path / "none-yet").mkdir()
+        inst = {
+            **TINY_EXAMPLE,
+            "products": [{"product": p, "holding_cost": 3} for p in "XYZ"],
+            "demand": [{"segment": "Retail", "product": p, "period": w, "quantity": 5, "price": 20} for p in "XYZ" for w in ("W1", "W2")],
+            "supplier_products": [{"supplier": "Fast", "product": p, "unit_cost": 5, "order_cost": 1} for p in "XYZ"],
+        }
+        body = {"instance": inst, "options": {"mip_gap": 0, "constraints": {"max_orders_per_period": {"max_orders": 2}}}}
+        status, run, _ = server.call("POST", "/v1/runs", body)
+        assert status == 202, run
+        for _ in range(300):
+            status, run = server.get(f"/v1/runs/{run['id']}")
+            if run["status"] in FINAL:
+                break
+            time.sleep(0.1)
+        assert run["status"] == "succeeded" and run["plan_status"] == "optimal", run
+        plan = server.get(f"/v1/runs/{run['id']}/plan")[1]
+        per_period = {}
+        for o in plan["orders"]:
+            per_period[o["period"]] = per_period.get(o["period"], 0) + 1
+        assert max(per_period.values()) <= 2 and "max_orders_per_period" in plan["options"]["families"]
+        status, bad = server.call("POST", "/v1/runs", {"instance": inst, "options": {"constraints": {"max_orders_per_period": {"max_orders": -1}}}})[:2]
+        assert status == 422 and bad["errors"][0]["column"] == "constraints.max_orders_per_period.max_orders"
     finally:
         server.stop()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
-from tests.api.conftest import demo_body, tiny, wait
+from tests.api.conftest import demo_body, make_client, tiny, wait
 
 
 def test_never_more_solves_at_once_than_slots(client):
@@ -88,3 +88,18 @@ def test_runs_on_an_external_dask_cluster(tmp_path):
         sched.terminate()
         worker.wait(20)
         sched.wait(20)
+
+
+def test_a_cancel_is_noticed_while_progress_flows(tmp_path):
+    """Progress lines arrive more often than the heartbeat: each is a heartbeat that also looks for a cancel."""
+    with make_client(tmp_path, heartbeat_seconds=5) as c:
+        rid = c.post("/v1/runs", json=demo_body(time_limit=120)).json()["id"]
+        for _ in range(600):
+            if (c.get(f"/v1/runs/{rid}").json().get("progress") or {}).get("incumbent") is not None:
+                break
+            time.sleep(0.1)
+        asked = time.monotonic()
+        assert c.post(f"/v1/runs/{rid}/cancel").status_code == 202
+        done = wait(c, rid, timeout=60)
+        assert done["status"] == "cancelled" and done["plan_status"] in ("feasible", "optimal")
+        assert time.monotonic() - asked < 20  # not at the end of the 120 s limit

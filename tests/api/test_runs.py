@@ -9,7 +9,10 @@ import zipfile
 import pandas as pd
 import pytest
 
+from api.routes.plans import XLSX
 from api.schemas import TINY_EXAMPLE
+from planner.contract.inputs import TABLES
+from planner.contract.outputs import PLAN_TABLES
 from planner.contract.loading import tables_from_mapping
 from planner.contract.validation import validate
 from tests.api.conftest import demo_body, make_client, tiny, wait
@@ -218,4 +221,28 @@ def test_health_ready_and_openapi(client):
         assert path in spec["paths"], path
     body = spec["paths"]["/v1/runs"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in body and "application/json" in body
-    assert spec["components"]["schemas"]["SubmitRun"]["examples"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["SubmitRun"]["examples"]
+
+
+def test_openapi_types_the_instance_and_the_plan_from_the_contract(client):
+    """A client generated from /openapi.json knows every table, column, type and unit."""
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["SubmitRun"]["properties"]["instance"]["$ref"].endswith("/InstanceIn")
+    instance = schemas["InstanceIn"]
+    assert set(instance["required"]) == {name for name, t in TABLES.items() if t.required}
+    assert set(instance["properties"]) == set(TABLES)
+    assert instance["properties"]["products"]["items"]["$ref"].endswith("/Product")
+    holding = schemas["Product"]["properties"]["holding_cost"]
+    assert holding["type"] == "number" and holding["minimum"] == 0 and holding["unit"] == "money / unit / period"
+    plan = spec["paths"]["/v1/runs/{run_id}/plan"]["get"]["responses"]["200"]["content"]
+    assert plan["application/json"]["schema"]["$ref"].endswith("/PlanOut") and {"application/zip", XLSX} <= set(plan)
+    for name, table in PLAN_TABLES.items():
+        ref = schemas["PlanOut"]["properties"][name]["items"]["$ref"].rsplit("/", 1)[1]
+        assert ref == table.row.__name__ and set(schemas[ref]["properties"]) == set(table.columns)
+    assert schemas["OrderLine"]["properties"]["quantity"]["unit"] == "unit"
+    assert {"APIKeyHeader", "HTTPBearer"} <= set(spec["components"]["securitySchemes"])
+    assert spec["paths"]["/v1/runs"]["post"]["security"]
+    missing = spec["paths"]["/v1/runs/{run_id}"]["get"]["responses"]["404"]["content"]
+    assert missing["application/problem+json"]["schema"]["$ref"].endswith("/ProblemDetails")

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from models import OptionsError, registry, select
 from planner.cli import app
-from planner.jobs.settings import PlannerSettings
+from planner.contract.loading import read_tables
 from planner.jobs.pipeline import plan_instance
+from planner.jobs.settings import PlannerSettings
 from planner.solve.highs import SolveOptions
 from planner.verify import verify_plan
 from tests.conftest import ROOT, instance_of, minimal_raw
@@ -133,3 +134,53 @@ def test_cli_models_list_and_show():
     assert "share (default 0.5, fraction 0..1)" in r.output
     r = runner.invoke(app, ["models", "show", "nope"])
     assert r.exit_code == 2 and "unknown constraint family" in r.output
+
+
+POOLED = ROOT / "examples" / "pooled_safety_stock"
+Z95 = 1.6448536269514722  # Phi^-1(0.95)
+
+
+def pooling_raw():
+    """The tiny instance with Retail's W2 demand uncertain too, and gold worth keeping even when pooled."""
+    raw = read_tables(ROOT / "instances" / "tiny")
+    for r in raw["demand"]:
+        if r["segment"] == "Retail" and r["period"] == "W2":
+            r["std"] = 10
+    for t in raw["service_tiers"]:
+        if t["tier"] == "gold":
+            t["tier_value"] = 200
+    return raw
+
+
+def test_an_edited_core_family_replaces_the_core_one_and_brings_its_check(tmp_path):
+    """docs/model-guide.md, "Edit a core family": safety stock pooled across segments, from a user folder."""
+    reg = registry([POOLED])
+    assert list(reg).index("safety_stock") == list(registry()).index("safety_stock")  # the core family's place
+    assert reg["safety_stock"].source.endswith("safety_stock.py") and reg["safety_stock"].default_on
+    inst = instance_of(pooling_raw())
+    plan = plan_instance(inst, SolveOptions(mip_gap=0), None, [POOLED])
+    assert plan.status == "optimal", plan.messages  # verified by the edited family's own check
+    inv = plan.tables["inventory"].set_index("period")
+    pooled = (10**2 + 10**2) ** 0.5 * max(Z95, 0.0)  # Key gold (z 1.645) and Retail basic (z 0) pool their sigma
+    assert inv.at["W2", "safety_stock"] == pytest.approx(pooled, abs=1e-5)
+    assert inv.at["W2", "on_hand"] >= pooled - 1e-6
+    # the core family's check would have rejected this plan: the rule moved with the family
+    core = {v.check for v in verify_plan(inst, plan.tables, plan.kpis).violations}
+    assert core == {"safety_stock_value"}
+    additive = plan_instance(inst, SolveOptions(mip_gap=0))
+    assert additive.tables["inventory"].set_index("period").at["W2", "safety_stock"] == pytest.approx(10 * Z95, abs=1e-5)
+    # and the command line checks a written plan with the same family
+    plan.write(tmp_path / "pooled")
+    (tmp_path / "inst").mkdir()
+    for name, rows in pooling_raw().items():
+        pd.DataFrame(rows).to_csv(tmp_path / "inst" / f"{name}.csv", index=False)
+    assert runner.invoke(app, ["verify", str(tmp_path / "inst"), str(tmp_path / "pooled"), "--models", str(POOLED)]).exit_code == 0
+    r = runner.invoke(app, ["verify", str(tmp_path / "inst"), str(tmp_path / "pooled")])
+    assert r.exit_code == 1 and "safety_stock_value" in r.output
+
+
+def test_a_user_family_may_only_replace_a_built_in_one_that_it_names(tmp_path):
+    body = (POOLED / "safety_stock.py").read_text().replace("REPLACES_BUILTIN = True", "")
+    (tmp_path / "mine.py").write_text(body)
+    with pytest.raises(OptionsError, match="already defined by models.safety_stock .*REPLACES_BUILTIN"):
+        registry([tmp_path])
