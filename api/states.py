@@ -14,6 +14,7 @@ cancel against a claim) are single conditional UPDATEs, so exactly one wins.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from sqlalchemy import select, update
@@ -49,10 +50,9 @@ def create(s: Session, *, tenant: str, request_hash: str, instance: dict, option
            tags: list[str] | None = None, idempotency_key: str | None = None, sync: bool = False) -> Run:
     """A new queued run (added to the session; the caller commits)."""
     tags = list(dict.fromkeys(tags or []))
-    run = Run(tenant=tenant, name=name, tags=tags, status=QUEUED, idempotency_key=idempotency_key, request_hash=request_hash,
+    run = Run(id=str(uuid.uuid4()), tenant=tenant, name=name, tags=tags, status=QUEUED, idempotency_key=idempotency_key, request_hash=request_hash,
               instance=instance, options=options, sync=sync, log=_line("accepted"), attempts=0, cancel_requested=False)
-    s.add(run)
-    s.flush()
+    s.add(run)  # nothing is written before the caller commits (where a duplicate Idempotency-Key shows)
     s.add_all(RunTag(run_id=run.id, tag=t) for t in tags)
     return run
 
