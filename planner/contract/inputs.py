@@ -85,7 +85,7 @@ class SupplierProduct(Row):
     order_capacity_use: float = field("Supplier capacity consumed by each order placed (changeover).", "capacity unit / order", ge=0, default=0.0)
 
 
-class Settings(Row):
+class InstanceSettings(Row):
     warehouse_capacity: float | None = field("Warehouse space for end-of-period inventory; blank = unlimited.", "volume", ge=0, default=None)
     budget: float | None = field("Cap on procurement spend (purchase + order costs) per period; blank = none.", "money / period", ge=0, default=None)
 
@@ -133,7 +133,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="demand", row=Demand, key=("segment", "product", "period"), required=True, description="Forecast demand and price per segment, product and period (CRM)."),
         TableSpec(name="suppliers", row=Supplier, key=("supplier",), required=True, description="Suppliers (SCM)."),
         TableSpec(name="supplier_products", row=SupplierProduct, key=("supplier", "product"), required=True, description="Which supplier delivers which product, at what terms (SCM)."),
-        TableSpec(name="settings", row=Settings, key=(), required=False, description="One row of instance-wide limits."),
+        TableSpec(name="settings", row=InstanceSettings, key=(), required=False, description="One row of instance-wide limits."),
         TableSpec(name="supplier_capacity", row=SupplierCapacity, key=("supplier", "period"), required=False, description="Per-period overrides of supplier capacity."),
         TableSpec(name="open_orders", row=OpenOrder, key=("supplier", "product", "arrival_period"), required=False, description="Orders already in transit."),
         TableSpec(name="periods", row=Period, key=("period",), required=False, description="Explicit order of the periods (else labels are sorted)."),
