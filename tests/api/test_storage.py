@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 from sqlalchemy import event
@@ -13,11 +14,13 @@ from tests.api.conftest import make_client
 
 def _store(url: str, n: int, tenant: str = "default") -> None:
     big = {"status": "optimal", "kpis": {"profit": 1.0}, "orders": [{"supplier": "S", "product": "P", "period": "1", "quantity": 1.0}] * 200}
+    start = db.utcnow()
     with db.session(url) as s:
         for i in range(n):
             run = states.create(s, tenant=tenant, request_hash=str(i), instance={"products": [{"product": "P"}] * 50}, options={"time_limit": 1},
                                 tags=["even" if i % 2 == 0 else "odd"])
             run.status, run.result, run.plan_status, run.profit = "succeeded", big, "optimal", float(i)
+            run.created_at = start + dt.timedelta(seconds=i)  # one a second: the newest is the last
         s.commit()
 
 
