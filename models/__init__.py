@@ -37,6 +37,7 @@ e_p        first period an order can reach (min lead time of p's suppliers);
 
 from __future__ import annotations
 
+import dataclasses
 from types import ModuleType
 from typing import Any
 
@@ -55,6 +56,7 @@ from models import (
     min_suppliers_per_product,
     objective,
     orders,
+    punctuality,
     reliable_supply_for_tier,
     safety_stock,
     sales,
@@ -67,9 +69,10 @@ from models import (
 )
 from models.registry import Family, load_registry, resolve
 from planner.contract.checks import FamilyCheck
+from planner.contract.instance import OrderBounds
 from planner.contract.problems import OptionsError, Problem
 
-__all__ = ["BUILTIN", "CORE", "OPTIONAL", "Family", "FamilyCheck", "OptionsError", "build_model", "registry", "select", "tidy_solution"]
+__all__ = ["BUILTIN", "CORE", "OPTIONAL", "Family", "FamilyCheck", "OptionsError", "build_model", "order_bounds", "registry", "select", "tidy_solution"]
 
 #: The core model, in build order: sets first, then decisions with their
 #: linking rows, then the limits that read them. The objective is always built
@@ -84,6 +87,7 @@ CORE: list[ModuleType] = [
     warehouse_capacity,
     budget,
     fill_rate,
+    punctuality,
     safety_stock,
 ]
 
@@ -135,13 +139,43 @@ def _check_components(m: pyo.ConcreteModel, fam: Family, before: set[str], terms
             raise OptionsError([Problem("error", where, None, None, f"family {fam.name!r}: profit term {name!r} is not linear")])
 
 
+LIMITS = ("supplier_capacity", "budget", "warehouse_capacity")
+
+
+def order_bounds(inst, families: list[tuple[Family, Any]]) -> OrderBounds:
+    """What the order big-Ms may rely on with these families built (see ``Instance.order_slots``):
+    the rows of the built-in limit families, the stock the families can require when every one of
+    them keeps the usable-quantity bound valid, and the quantities they fix orders at."""
+    built = {fam.name: fam for fam, _ in families}
+    ceiling: dict[str, float] | None = None
+    if all(fam.keeps_order_bound for fam, _ in families):
+        ceiling = {}
+        for fam, params in families:
+            for p, v in (fam.max_stock(inst, params) if fam.max_stock else {}).items():
+                ceiling[p] = max(ceiling.get(p, 0.0), float(v))
+    floors: dict[tuple[str, str, int], float] = {}
+    for fam, params in families:
+        for slot, q in (fam.order_floor(inst, params) if fam.order_floor else {}).items():
+            floors[slot] = max(floors.get(slot, 0.0), float(q))
+    return OrderBounds(
+        limits=frozenset(name for name in LIMITS if name in built and built[name].builtin),
+        stock_ceiling=ceiling,
+        late_deliveries="punctuality" in built and built["punctuality"].builtin,
+        floors=floors,
+    )
+
+
 def build_model(inst, families: list[tuple[Family, Any]] | None = None) -> pyo.ConcreteModel:
     """Build the planning model for a validated instance (no solve).
 
-    ``families`` comes from :func:`select`; by default, the core model. A family
-    that fails to build is reported as an :class:`OptionsError` naming it and its file.
+    ``families`` comes from :func:`select`; by default, the core model. The order big-Ms rely
+    only on what these families make valid (:func:`order_bounds`), unless the instance asks for
+    the naive build (tests). A family that fails to build is reported as an
+    :class:`OptionsError` naming it and its file.
     """
     families = families if families is not None else select()
+    if not inst.bounds.naive:
+        inst = dataclasses.replace(inst, bounds=order_bounds(inst, families))
     # Python's cyclic garbage collector walks every object the build creates, again and
     # again, without finding garbage: paused, the build is faster (README, "How a run is solved").
     with PauseGC():
@@ -151,6 +185,7 @@ def build_model(inst, families: list[tuple[Family, Any]] | None = None) -> pyo.C
 def _build(inst, families: list[tuple[Family, Any]]) -> pyo.ConcreteModel:
     m = pyo.ConcreteModel(name="planner")
     m.profit_terms = {}  # name -> (sign, Expression); filled by the families
+    m.stock_buffers = {}  # name -> Expression over (p, t): stock the safety stock row also requires
     for fam, params in families:
         before = {c.name for c in m.component_objects(descend_into=True)}
         terms_before = set(m.profit_terms)

@@ -26,6 +26,7 @@ from planner.contract.checks import FamilyCheck, tol
 NAME = "budget"
 SUMMARY = "Procurement spend (purchase and order costs) within the budget in each period."
 DEFAULT_ON = True
+KEEPS_ORDER_BOUND = True  # a smaller order spends less
 
 
 def build(m, inst, params):

@@ -33,6 +33,7 @@ from planner.contract.checks import FamilyCheck, named, tol
 NAME = "fill_rate"
 SUMMARY = "Served quantity at least the chosen tier's fill rate times demand, outside the frozen zone."
 DEFAULT_ON = True
+KEEPS_ORDER_BOUND = True  # sales are not changed by the cut
 
 
 def build(m, inst, params):

@@ -25,6 +25,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "fixed_tiers"
 SUMMARY = "Fix the service tier of segments: by name, or every segment at its highest or lowest allowed tier."
+KEEPS_ORDER_BOUND = True  # no order in its rows
 
 
 class Params(BaseModel):

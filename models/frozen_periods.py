@@ -40,6 +40,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "frozen_periods"
 SUMMARY = "The first N periods keep the previous plan's orders; later changes cost a penalty per unit."
+KEEPS_ORDER_BOUND = True  # the quantities it fixes or measures changes from are order floors below
 
 
 class PreviousOrder(BaseModel):
@@ -79,6 +80,11 @@ def _previous(inst, params) -> dict[tuple[str, str, int], float]:
             key = (o.supplier, o.product, inst.period_index[o.period])
             prev[key] = prev.get(key, 0.0) + o.quantity
     return prev
+
+
+def order_floor(inst, params):
+    """Every previous order's quantity: frozen orders are fixed at it, later ones pay for moving away."""
+    return _previous(inst, params)
 
 
 def build(m, inst, params):

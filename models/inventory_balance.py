@@ -51,6 +51,7 @@ NAME = "inventory_balance"
 SUMMARY = "Stock balance per product and period with lead times, open orders and initial inventory; holding cost."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # the bound's own argument: stock falls by the cut from the arrival on; holding cost falls
 
 
 def build(m, inst, params):

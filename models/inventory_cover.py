@@ -27,6 +27,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "inventory_cover"
 SUMMARY = "End-of-period inventory between a minimum and a maximum number of periods of average demand."
+KEEPS_ORDER_BOUND = True  # the minimum cover is max_stock below; a maximum cover only gets easier
 
 
 class Params(BaseModel):
@@ -51,6 +52,13 @@ def _avg(inst, params):
         raise ValueError(f"unknown products {unknown}")
     tot = inst.demand.groupby("product")["quantity"].sum()
     return {p: float(tot.get(p, 0.0)) / inst.horizon for p in products}
+
+
+def max_stock(inst, params):
+    """The most its rows can require: the minimum cover (a maximum cover requires nothing)."""
+    if params.min_periods is None:
+        return {}
+    return {p: params.min_periods * a for p, a in _avg(inst, params).items()}
 
 
 def build(m, inst, params):

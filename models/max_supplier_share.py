@@ -31,6 +31,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "max_supplier_share"
 SUMMARY = "No supplier takes more than a share of total spend or volume over the horizon."
+KEEPS_ORDER_BOUND = False  # cutting one supplier's order lowers the total the other suppliers' shares are measured against
 
 
 class Params(BaseModel):

@@ -33,6 +33,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "min_suppliers_per_product"
 SUMMARY = "Chosen products are ordered from at least N suppliers, each with a minimum share (dual sourcing)."
+KEEPS_ORDER_BOUND = False  # cutting a supplier's order can take it below its minimum share of the product's volume
 
 
 class Params(BaseModel):

@@ -26,6 +26,7 @@ NAME = "objective"
 SUMMARY = "Maximise profit: revenue less all costs and penalties plus the net value of the chosen tiers."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # every cost of the cut order falls or stays
 
 
 def build(m, inst, params):

@@ -59,6 +59,7 @@ NAME = "orders"
 SUMMARY = "Order quantities, order indicators (MOQ, tight big-M) and supplier use."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # the cut order still meets its moq (M >= moq) and keeps y; purchase cost falls
 
 
 def build(m, inst, params):
@@ -126,6 +127,7 @@ def extract(m, inst):
     available = pd.Series({k: sum(cap[(k, t)] for t in range(inst.horizon)) for k in inst.supplier_ids})
     suppliers = pd.DataFrame({"supplier": inst.supplier_ids})
     suppliers["used"] = [used.get(k, 0.0) > 0.5 for k in inst.supplier_ids]
+    suppliers["on_time_rate"] = inst.suppliers.set_index("supplier")["on_time_rate"].reindex(inst.supplier_ids).to_numpy(dtype=float)
     suppliers["quantity"] = per_supplier["quantity"].to_numpy()
     fixed = inst.suppliers.set_index("supplier")["fixed_cost"].reindex(inst.supplier_ids).to_numpy(dtype=float)
     suppliers["spend"] = per_supplier["spend"].to_numpy() + fixed * suppliers["used"].to_numpy()

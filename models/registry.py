@@ -20,6 +20,19 @@ A family is a Python module (a file) that defines:
                     ``{table: DataFrame}`` keyed like the table (``inventory.py``'s
                     safety stock, ``orders.py``'s orders)
 ``tidy(m)``         optional: cleans a time-limited incumbent (see ``orders.py``)
+``KEEPS_ORDER_BOUND``
+                    optional, default False: True when cutting an order that is
+                    more than its product can still use (sell, or hold as some
+                    family requires) never breaks this family's rows nor raises
+                    its costs; only then may orders get the tight "usable"
+                    big-M (``Instance.order_slots``). A user family that does not
+                    say so switches that bound off: slower, never wrong.
+``max_stock(inst, params)``
+                    optional: {product: the most end-of-period stock this
+                    family's rows can require} (safety stock, cover)
+``order_floor(inst, params)``
+                    optional: {(supplier, product, t): a quantity this family
+                    may fix the order at} (frozen_periods)
 ``DEFAULT_ON``      optional, default False: built unless switched off
 ``CAN_DISABLE``     optional, default True: may be switched off in run options
 ``REPLACES_BUILTIN``
@@ -78,6 +91,9 @@ class Family:
     verify: Callable | None = None
     extract: Callable | None = None
     tidy: Callable | None = None
+    keeps_order_bound: bool = False
+    max_stock: Callable | None = None
+    order_floor: Callable | None = None
     replaces_builtin: bool = False
     module: ModuleType | None = None
 
@@ -120,6 +136,9 @@ def family_from_module(module: ModuleType, source: str) -> Family:
         verify=getattr(module, "verify", None),
         extract=getattr(module, "extract", None),
         tidy=getattr(module, "tidy", None),
+        keeps_order_bound=bool(getattr(module, "KEEPS_ORDER_BOUND", False)),
+        max_stock=getattr(module, "max_stock", None),
+        order_floor=getattr(module, "order_floor", None),
         replaces_builtin=bool(getattr(module, "REPLACES_BUILTIN", False)),
         module=module,
     )

@@ -29,6 +29,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "reliable_supply_for_tier"
 SUMMARY = "Segments at high-fill-rate tiers are only supplied from suppliers with a minimum on-time rate."
+KEEPS_ORDER_BOUND = True  # only order indicators in its rows, and the cut keeps them
 
 
 class Params(BaseModel):

@@ -1,11 +1,14 @@
-r"""Safety stock: end-of-period inventory covers the forecast error at the chosen tiers.
+r"""Safety stock: end-of-period inventory covers the forecast error at the chosen tiers, and the buffers other families ask for.
 
 Constraint, for every p in P and t in T outside p's frozen zone (t >= e_p)
-    safety_stock[p,t]:   I[p,t] >= sum_s sum_{j in J_s} k[s,j] * sigma[s,p,t] * z[s,j]
+    safety_stock[p,t]:   I[p,t] >= SS[p,t] + sum_b B_b[p,t]
+    SS[p,t] = sum_s sum_{j in J_s} k[s,j] * sigma[s,p,t] * z[s,j]
 
 with the safety factor k[s,j] = max(0, Phi^-1(cycle_service_level[s,j])) and
 sigma[s,p,t] the standard deviation of segment s's forecast error for p over
-the protection interval (demand.std).
+the protection interval (demand.std), and B_b the stock buffers other families
+register in ``m.stock_buffers`` (``punctuality.py``: the expected late share of
+the period's arrivals).
 
 Modelling choices
 - Safety stock *adds* across segments (sum of k*sigma) rather than pooling
@@ -19,7 +22,8 @@ Modelling choices
 
 Checked on a plan: inventory.csv reports SS[p,t] as recomputed here from
 demand.std and the tiers in segments.csv (safety_stock_value), and outside the
-frozen zone on_hand >= SS[p,t] (safety_stock).
+frozen zone on_hand >= SS[p,t] + late_buffer (safety_stock; the late buffer's
+own value is punctuality's check).
 
 Contributes to the plan: ``inventory.csv``'s safety_stock.
 
@@ -41,8 +45,9 @@ from models.values import values
 from planner.contract.checks import FamilyCheck, tol
 
 NAME = "safety_stock"
-SUMMARY = "End-of-period inventory at least the safety stock of the chosen tiers (additive over segments)."
+SUMMARY = "End-of-period inventory at least the safety stock of the chosen tiers (additive over segments) plus the late-delivery buffer."
 DEFAULT_ON = True
+KEEPS_ORDER_BOUND = True  # the stock its row requires is max_stock below (the late share is in the bound itself)
 
 
 def build(m, inst, params):
@@ -59,14 +64,24 @@ def build(m, inst, params):
             if k[s, j] > 0:
                 coef[p, tt][s, j] = coef[p, tt].get((s, j), 0.0) + k[s, j] * sigma
     position = {p: i for i, p in enumerate(inst.product_ids)}
-    cells = [(p, tt) for (p, tt) in coef if not inst.is_frozen(p, tt)]
+    buffers = list(m.stock_buffers.values())
+    cells = {(p, tt) for (p, tt) in coef if not inst.is_frozen(p, tt)}
+    cells |= {(p, tt) for b in buffers for (p, tt) in b if not inst.is_frozen(p, tt)}
     m.SAFETY_STOCK_CELLS = pyo.Set(dimen=2, ordered=True, initialize=sorted(cells, key=lambda c: (position[c[0]], c[1])))
     m.safety_stock_target = pyo.Expression(
         list(coef), rule=lambda m, p, tt: sum(c * m.tier_chosen[sj] for sj, c in coef[p, tt].items())
     )
-    m.safety_stock = pyo.Constraint(
-        m.SAFETY_STOCK_CELLS, rule=lambda m, p, tt: m.inventory[p, tt] >= m.safety_stock_target[p, tt]
-    )
+
+    def row(m, p, tt):
+        need = m.safety_stock_target[p, tt] if (p, tt) in coef else 0.0
+        return m.inventory[p, tt] >= need + sum(b[p, tt] for b in buffers if (p, tt) in b)
+
+    m.safety_stock = pyo.Constraint(m.SAFETY_STOCK_CELLS, rule=row)
+
+
+def max_stock(inst, params):
+    """The most its row can require: SS[p,t] with every segment at its highest allowed tier."""
+    return inst.max_safety_stock
 
 
 def extract(m, inst):
@@ -85,11 +100,12 @@ def verify(inst, plan, params):
     check = FamilyCheck()
     ss = target(inst, plan)
     reported = plan.stock["safety_stock"].reindex(ss.index).fillna(0.0)
-    held = plan.on_hand.reindex(ss.index).fillna(0.0)
     wrong = (reported - ss).abs() > tol(ss) * 10
     for (p, t), got, e in zip(ss[wrong].index, reported[wrong], ss[wrong]):
         check.violation("safety_stock_value", f"{p}/{inst.periods[t]}", got - e, f"reported safety stock {got:g}, recomputed {e:g}")
-    short = ~plan.frozen_cells(ss.index) & (held < ss - tol(ss))
-    for (p, t), got, e in zip(ss[short].index, held[short], ss[short]):
-        check.violation("safety_stock", f"{p}/{inst.periods[t]}", e - got, f"on_hand {got:g} below safety stock {e:g}")
+    need = (ss.reindex(plan.on_hand.index, fill_value=0.0) + plan.stock["late_buffer"].reindex(plan.on_hand.index).fillna(0.0))
+    held = plan.on_hand.fillna(0.0)
+    short = ~plan.frozen_cells(need.index) & (held < need - tol(need))
+    for (p, t), got, e in zip(need[short].index, held[short], need[short]):
+        check.violation("safety_stock", f"{p}/{inst.periods[t]}", e - got, f"on_hand {got:g} below safety stock and late buffer {e:g}")
     return check

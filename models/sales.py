@@ -41,6 +41,7 @@ NAME = "sales"
 SUMMARY = "Served quantity per segment, product and period; revenue, cost to serve, lost-sale penalty."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # no order in its rows
 
 
 def build(m, inst, params):

@@ -25,6 +25,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "service_level_floor"
 SUMMARY = "Total served at least a given share of total demand (overall fill rate)."
+KEEPS_ORDER_BOUND = True  # sales are not changed by the cut
 
 
 class Params(BaseModel):

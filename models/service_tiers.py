@@ -40,6 +40,7 @@ NAME = "service_tiers"
 SUMMARY = "Exactly one allowed service tier per segment (min_tier respected); tier value net of tier cost."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # no order in its rows
 
 
 def build(m, inst, params):

@@ -23,6 +23,7 @@ NAME = "sets"
 SUMMARY = "Index sets: products, segments, suppliers, periods, order slots, demand cells, allowed tiers."
 DEFAULT_ON = True
 CAN_DISABLE = False
+KEEPS_ORDER_BOUND = True  # index sets only
 
 
 def build(m, inst, params):

@@ -33,6 +33,7 @@ from planner.contract.checks import FamilyCheck
 
 NAME = "single_sourcing"
 SUMMARY = "Each chosen product is ordered from at most one supplier over the horizon."
+KEEPS_ORDER_BOUND = True  # only order indicators in its rows, and the cut keeps them
 
 
 class Params(BaseModel):

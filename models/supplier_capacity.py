@@ -33,6 +33,7 @@ from planner.contract.checks import FamilyCheck, tol
 NAME = "supplier_capacity"
 SUMMARY = "Capacity used by orders (per unit and per order) within each supplier's capacity per period."
 DEFAULT_ON = True
+KEEPS_ORDER_BOUND = True  # a smaller order uses less capacity
 
 
 def build(m, inst, params):

@@ -22,6 +22,7 @@ from planner.contract.checks import FamilyCheck, tol
 NAME = "warehouse_capacity"
 SUMMARY = "Total volume of end-of-period inventory within the warehouse capacity."
 DEFAULT_ON = True
+KEEPS_ORDER_BOUND = True  # a smaller order leaves less stock
 
 
 def build(m, inst, params):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from statistics import NormalDist
@@ -32,6 +33,23 @@ def safety_factor(cycle_service_level: float) -> float:
     return NormalDist().inv_cdf(cycle_service_level)
 
 
+@dataclass(frozen=True)
+class OrderBounds:
+    """What the order big-Ms of a model may rely on (see :attr:`Instance.order_slots`).
+
+    ``models.build_model`` sets it from the families it builds: which limit rows exist, the most
+    stock any of them can require of each product (None when some family does not say, or says
+    that cutting a useless order could break its rows), whether the safety stock row also covers
+    late deliveries, and the quantities families fix orders at.
+    """
+
+    limits: frozenset[str] = frozenset()
+    stock_ceiling: Mapping[str, float] | None = None
+    late_deliveries: bool = False
+    floors: Mapping[tuple[str, str, int], float] = field(default_factory=dict)
+    naive: bool = False  # tests only: every slot kept, every big-M the naive bound
+
+
 @dataclass
 class Instance:
     """The validated tables of one planning instance (long-format DataFrames, defaults filled)."""
@@ -51,6 +69,8 @@ class Instance:
     #: For the infeasibility diagnosis: order bounds from capacity, budget and warehouse
     #: are left out of the big-M so that those rows alone limit orders and can be relaxed.
     elastic: bool = False
+    #: What the order big-Ms may rely on; set by ``models.build_model`` for the families it builds.
+    bounds: OrderBounds = field(default_factory=OrderBounds)
 
     # ---- tables -----------------------------------------------------------------
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -186,57 +206,90 @@ class Instance:
 
     # ---- orders -----------------------------------------------------------------
     @cached_property
-    def order_slots(self) -> pd.DataFrame:
-        """Every (supplier, product, period) where an order may be placed, with its big-M.
-
-        An order placed in period t with lead time L arrives in t + L; none may
-        arrive after the horizon, and none is possible where the supplier has no
-        capacity for it. ``max_quantity`` is the tightest upper bound the data give:
-
-            M[k,p,t] = min( (cap[k,t] - order_capacity_use) / capacity_use,      supplier capacity
-                            max(moq, D[p, t+L..] + SSmax[p]),                    what can still be used
-                            budget / unit_cost,  (warehouse + d[p,t+L]) / volume )
-
-        where D[p, a..] is the total demand of p from period a to the end of the
-        horizon and SSmax[p] the largest safety stock p can be asked to hold.
-        Ordering more than that is never better: the excess is held to the end
-        of the horizon at a cost (the max with moq keeps one minimum order possible).
-        Slots with M < moq (or M <= 0) cannot hold an order and are left out.
-        """
-        T = self.horizon
+    def demand_by_period(self) -> np.ndarray:
+        """d[p,t]: total demand of each product (rows in ``product_ids`` order) in each period."""
         d = self.demand_indexed
-        # remaining[p][a] = demand of p from period a to the end (one extra 0 at T)
         per_pt = d.pivot_table(index="product", columns="t", values="quantity", aggfunc="sum", fill_value=0.0)
-        per_pt = per_pt.reindex(index=self.product_ids, columns=range(T), fill_value=0.0).to_numpy(dtype=float)
+        return per_pt.reindex(index=self.product_ids, columns=range(self.horizon), fill_value=0.0).to_numpy(dtype=float)
+
+    @cached_property
+    def naive_order_bound(self) -> float:
+        """A bound on any order no plan worth having exceeds, derived from nothing but totals: ten times
+        (suppliers + 1) times everything there is to sell or hold. Used where no derived bound applies,
+        and for every slot in the naive build the tests compare against."""
+        everything = (
+            float(self.demand["quantity"].sum()) + 3.0 * float(self.demand["std"].sum())
+            + float(self.products["initial_inventory"].sum()) + float(self.open_orders["quantity"].astype(float).sum())
+            + float(self.supplier_products["moq"].max() if len(self.supplier_products) else 0.0) + 1.0
+        )
+        return 10.0 * (len(self.supplier_ids) + 1) * everything
+
+    @cached_property
+    def order_slots(self) -> pd.DataFrame:
+        """Every (supplier, product, period) where an order may be placed, with its big-M ``max_quantity``.
+
+        An order x placed in t with lead time L arrives in a = t + L; none may arrive after the
+        horizon (no slot). M[k,p,t] is the least of the bounds below that apply, each valid for the
+        reason on its line (d[p,a]: demand of p in a; D[p,a..]: from a to the end; S[p]: the most
+        end-of-period stock a built family may require of p; rho[k]: on-time rate):
+
+        ==========  =========================================  ====================================================
+        capacity    (cap[k,t] - ocu[k,p]) / cu[k,p]            row supplier_capacity: cu x + ocu y <= cap u, y = 1 if x > 0
+        budget      (budget - order_cost[k,p]) / unit_cost     row budget: unit_cost x + order_cost y <= budget
+        warehouse   warehouse / vol[p] + d[p,a]                x <= I[a] + sales[a] - I[a-1] - other arrivals <= warehouse/vol + d[p,a]
+        usable      max(moq, D[p,a..] + S[p],                  an optimal plan never needs more: cutting x to it lowers stock by the
+                    (d[p,a] + S[p]) / rho[k])                  cut from a on, where I >= x - D[p,a..u] keeps every stock row's slack,
+                                                               and at a, where the late share falls too, slack >= rho x - d[p,a] - S;
+                                                               no other row tightens and purchase and holding cost fall
+        floor       max(M, q[k,p,t])                           a quantity some family fixes the order at (frozen_periods)
+        ==========  =========================================  ====================================================
+
+        The first three only where the built-in family of that row is built (``bounds.limits``); usable
+        only where every built family keeps that argument valid (``bounds.stock_ceiling`` given; the
+        (d + S) / rho term only with punctuality's late buffer, and rho > 0). Where no bound applies,
+        ``naive_order_bound``. Slots with M < moq or M <= 0 cannot hold an order and are left out. The
+        naive build (``bounds.naive``, tests only) keeps every slot at ``naive_order_bound``.
+        """
+        T, b = self.horizon, self.bounds
+        naive = self.naive_order_bound
+        d = self.demand_by_period
         tails = np.zeros((len(self.product_ids), T + 1))
-        tails[:, :T] = np.cumsum(per_pt[:, ::-1], axis=1)[:, ::-1]
-        remaining = dict(zip(self.product_ids, tails.tolist()))
-        ss_max = self.max_safety_stock
+        tails[:, :T] = np.cumsum(d[:, ::-1], axis=1)[:, ::-1]
+        row = {p: i for i, p in enumerate(self.product_ids)}
+        limits = set() if self.elastic else set(b.limits)
         cap = self.supplier_capacity_by_period
-        budget = self.budget
-        wh = self.warehouse_capacity
+        budget = self.budget if "budget" in limits else None
+        wh = self.warehouse_capacity if "warehouse_capacity" in limits else None
         vol = dict(zip(self.products["product"], self.products["unit_volume"]))
+        rho = dict(zip(self.suppliers["supplier"], self.suppliers["on_time_rate"].astype(float)))
         rows = []
         for r in self.supplier_products.itertuples(index=False):
-            L = self.lead_time[r.supplier]
+            L, i = self.lead_time[r.supplier], row[r.product]
             for t in range(0, T - L):
                 a = t + L
-                m = max(r.moq, remaining[r.product][a] + ss_max.get(r.product, 0.0))
-                if self.elastic:
-                    rows.append((r.supplier, r.product, t, a, m))
+                if b.naive:
+                    rows.append((r.supplier, r.product, t, a, naive))
                     continue
-                c = cap[(r.supplier, t)] - r.order_capacity_use
-                if r.capacity_use > 0:
-                    m = min(m, c / r.capacity_use)
-                elif c < 0:
-                    m = -1.0
+                m = naive
+                if b.stock_ceiling is not None:
+                    s = float(b.stock_ceiling.get(r.product, 0.0))
+                    usable = tails[i, a] + s
+                    if b.late_deliveries and rho[r.supplier] > 0:
+                        usable = max(usable, (d[i, a] + s) / rho[r.supplier])
+                    m = max(r.moq, usable)
+                m = max(m, float(b.floors.get((r.supplier, r.product, t), 0.0)))
+                if "supplier_capacity" in limits:
+                    c = cap[(r.supplier, t)] - r.order_capacity_use
+                    if r.capacity_use > 0:
+                        m = min(m, c / r.capacity_use)
+                    elif c < 0:
+                        m = -1.0
                 if budget is not None and r.unit_cost > 0:
                     m = min(m, (budget - r.order_cost) / r.unit_cost)
                 elif budget is not None and r.order_cost > budget:
                     m = -1.0
                 if wh is not None and vol[r.product] > 0:
-                    arrival_demand = remaining[r.product][a] - remaining[r.product][a + 1]
-                    m = min(m, (wh + arrival_demand) / vol[r.product])
+                    m = min(m, wh / vol[r.product] + d[i, a])
                 if m <= 0 or m < r.moq - 1e-9:
                     continue
                 rows.append((r.supplier, r.product, t, a, m))

@@ -45,6 +45,7 @@ class InventoryLine(OutputRow):
     period: str = field("Period.")
     on_hand: float = field("Stock on hand at the end of the period.", "unit")
     safety_stock: float = field("Safety stock the chosen tiers require at the end of the period.", "unit")
+    late_buffer: float = field("Stock also held against late deliveries: the expected late share of the period's arrivals, (1 - on_time_rate) x arrivals.", "unit")
     frozen: bool = field("The period is before the first possible delivery of the product (its frozen zone): targets do not bind there.")
 
 
@@ -73,7 +74,9 @@ class SegmentLine(OutputRow):
 class SupplierLine(OutputRow):
     supplier: str = field("Supplier.")
     used: bool = field("The supplier is used in the horizon (its fixed cost is paid).")
+    on_time_rate: float = field("Share of its deliveries that arrive on time (suppliers.on_time_rate).", "fraction 0..1")
     quantity: float = field("Units ordered from it over the horizon.", "unit")
+    late_buffer: float = field("The buffer its lateness causes: (1 - on_time_rate) x its arrivals in the horizon, open orders included.", "unit")
     spend: float = field("Purchase and order costs, plus its fixed cost when used.", "money")
     utilisation: float = field("Capacity used / capacity available over the horizon.", "fraction 0..1")
 

@@ -23,7 +23,7 @@ from planner.solve.extract import read_solution
 from planner.solve.highs import SolveOptions, SolveResult, Status, solve_model
 from planner.solve.improve import product_blocks
 from planner.solve.start import construct_start
-from planner.verify import verify_plan
+from planner.verify import check_outcome, verify_plan
 
 
 def versions() -> dict[str, str]:
@@ -103,9 +103,11 @@ def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None
 
 
 def _verified_plan(m, inst: Instance, families, result: SolveResult, kpis: dict, timings: dict, echo: dict) -> Plan:
+    options_gap = echo["mip_gap"]
     """The plan tables read from the solved model, checked by the verifier."""
     t1 = time.perf_counter()
     tables, figures = read_solution(m, inst, families)
+    solver_objective = result.objective_of() if result.objective_of is not None else result.objective
     if result.bound is not None and figures["profit"] is not None:  # the gap of the plan as reported
         kpis["mip_gap"] = max(0.0, result.bound - figures["profit"]) / max(abs(figures["profit"]), 1e-9)
     timings["extract_seconds"] = time.perf_counter() - t1 + result.timings.get("load_values", 0.0)  # with the values written back into the model
@@ -120,4 +122,9 @@ def _verified_plan(m, inst: Instance, families, result: SolveResult, kpis: dict,
         status = Status.ERROR
         messages.append(f"the verifier rejected the plan: {len(check.violations)} violation(s)")
         messages.extend(str(v) for v in check.violations[:50])
+    scale = sum(abs(v) for v in check.profit_terms.values())
+    wrong = check_outcome(status.value, figures["profit"], check.profit, solver_objective, result.bound, options_gap, scale)
+    if wrong:
+        status = Status.ERROR
+        messages.append("the solve's outcome fails its self-checks: " + "; ".join(wrong))
     return Plan(status=status.value, kpis={"status": status.value, **figures, **kpis, **timings}, tables=tables, messages=messages, options=echo)

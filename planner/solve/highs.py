@@ -95,6 +95,9 @@ class SolveResult:
     size: dict[str, int] = field(default_factory=dict)
     highs_status: str = ""
     plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
+    #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
+    #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
+    objective_of: Callable[[], float] | None = None
 
 
 def _gap(obj: float | None, bound: float | None) -> float | None:
@@ -345,6 +348,8 @@ def _outcome(m, sf, standard: StandardForm, sign: float, h: highspy.Highs, searc
         result.status = Status.FEASIBLE
         how = "the heuristic plan, improved by fix-and-optimise," if search.source == "fix_and_optimise" else "the heuristic plan"
         result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
+    cols, c, offset = sf.columns, standard.c, standard.offset  # not the matrix: it need not outlive the solve
+    result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
     tl = time.perf_counter()
     _load(m, sf, sf.columns, x)
     timings["load_values"] = time.perf_counter() - tl  # reported with the extraction

@@ -150,6 +150,12 @@ class _Construction:
         self.arrivals: dict[tuple[str, int], float] = defaultdict(float)
         for key, q in inst.open_arrivals.items():
             self.arrivals[key] += q
+        # the late share of what arrives, when the model holds a buffer against it (models/punctuality.py)
+        punctual = hasattr(m, "late_buffer")
+        self.late_rate = {k: (1.0 - float(r)) if punctual else 0.0 for k, r in zip(inst.suppliers["supplier"], inst.suppliers["on_time_rate"])}
+        self.late: dict[tuple[str, int], float] = defaultdict(float)
+        for k, p, a, q in inst.open_orders[["supplier", "product", "arrival_period", "quantity"]].itertuples(index=False):
+            self.late[(p, inst.period_index[a])] += self.late_rate[k] * float(q)
         self.ok = True
 
     def room(self, k: str, p: str, t0: int) -> float:
@@ -190,20 +196,30 @@ class _Construction:
             self.cap_left[(best, t0)] -= r["capacity_use"] * best_q + (r["order_capacity_use"] if first else 0.0)
             self.budget_left[t0] -= r["unit_cost"] * best_q + (r["order_cost"] if first else 0.0)
             self.used.add(best)
+            self.late[(p, a)] += self.late_rate[best] * best_q
             placed += best_q
         return placed
+
+    def target(self, p: str, t: int) -> float:
+        """Stock p needs in period t: its demand, safety stock and the late share of what arrives."""
+        return self.need_t.get((p, t), 0.0) + self.ss.get((p, t), 0.0) + (0.0 if self.inst.is_frozen(p, t) else self.late[(p, t)])
 
     def short(self, p: str, t: int) -> bool:
         """p's stock for period t falls short of its demand and safety stock, and it can still be ordered."""
         avail = self.stock[p] + self.arrivals[(p, t)]
-        return avail < self.need_t.get((p, t), 0.0) + self.ss.get((p, t), 0.0) - 1e-9 and bool(self.slots_by_arrival.get((p, t)))
+        return avail < self.target(p, t) - 1e-9 and bool(self.slots_by_arrival.get((p, t)))
 
     def cover(self, p: str, t: int) -> float:
         """Order what p lacks in period t, earlier (and carried) what cannot arrive then; return
         how much more to order for the periods after t (the Silver-Meal lot)."""
-        target = self.need_t.get((p, t), 0.0) + self.ss.get((p, t), 0.0)
-        self.arrivals[(p, t)] += self.place(p, t, target - self.stock[p] - self.arrivals[(p, t)])
+        for _ in range(4):  # each order adds its own late share to what must be covered
+            gap = self.target(p, t) - self.stock[p] - self.arrivals[(p, t)]
+            got = self.place(p, t, gap) if gap > 1e-9 else 0.0
+            self.arrivals[(p, t)] += got
+            if got <= 1e-9:
+                break
         avail = self.stock[p] + self.arrivals[(p, t)]
+        target = self.target(p, t)
         # short (capacity taken in the period the order had to be placed): order earlier
         # and carry the stock, latest first
         a = t - 1
@@ -238,7 +254,7 @@ class _Construction:
         outside the frozen zone; note when a fill-rate floor or the safety stock is not met."""
         frozen = self.inst.is_frozen(p, t)
         avail = self.stock[p] + self.arrivals[(p, t)]
-        keep = self.ss.get((p, t), 0.0) if not frozen else 0.0
+        keep = self.ss.get((p, t), 0.0) + self.late[(p, t)] if not frozen else 0.0
         sellable = max(0.0, avail - keep)
         floor_needed = 0.0
         for _, s, q in sorted(self.cells.get((p, t), []), reverse=True):

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from models import Family, select
-from planner.contract.checks import PlanView, Violation
+from planner.contract.checks import PlanView, Violation, tol
 from planner.contract.instance import Instance
 
 
@@ -38,6 +38,28 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.violations
+
+
+def check_outcome(status: str, profit: float, recomputed: float, solver_objective: float, bound: float | None, mip_gap: float, scale: float) -> list[str]:
+    """What a solve's outcome must satisfy on top of the plan's rules, with the numbers when it does not:
+
+    - the profit the verifier recomputed from the tables equals the objective HiGHS optimised,
+      evaluated at the plan (its own arrays: a term lost in the hand-off, or an offset, shows here);
+    - no plan earns more than the bound HiGHS proved (profit <= bound);
+    - ``optimal`` only with the gap (bound - profit) / |profit| within the one asked for.
+
+    ``scale`` is the size of the money involved (the sum of the profit terms' magnitudes)."""
+    found = []
+    slack = 10 * tol(scale)
+    if abs(recomputed - solver_objective) > slack:
+        found.append(f"the profit recomputed from the plan, {recomputed:,.6f}, is not the solver's objective at the plan, {solver_objective:,.6f}")
+    if bound is not None and profit > bound + slack:
+        found.append(f"the plan's profit {profit:,.6f} is above the solver's bound {bound:,.6f}: the bound is wrong")
+    if status == "optimal":
+        gap = None if bound is None else max(0.0, bound - profit) / max(abs(profit), 1e-9)
+        if gap is None or (gap > mip_gap + 1e-9 and bound - profit > slack):
+            found.append(f"reported optimal, but the gap to the bound is {'unknown' if gap is None else f'{gap:.6%}'}, more than the {mip_gap:.6%} asked for")
+    return found
 
 
 def verify_plan(inst: Instance, tables: dict[str, pd.DataFrame], kpis: dict[str, Any], families: list[tuple[Family, Any]] | None = None) -> Verification:

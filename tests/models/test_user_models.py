@@ -129,7 +129,7 @@ def test_cli_models_list_and_show():
     for name in ("safety_stock (on)", "orders (always on)", "single_sourcing (off)", "max_orders_per_period (off)"):
         assert name in r.output
     r = runner.invoke(app, ["models", "show", "safety_stock"])
-    assert r.exit_code == 0 and "I[p,t] >= sum_s sum_{j in J_s} k[s,j] * sigma[s,p,t] * z[s,j]" in r.output
+    assert r.exit_code == 0 and "SS[p,t] = sum_s sum_{j in J_s} k[s,j] * sigma[s,p,t] * z[s,j]" in r.output
     r = runner.invoke(app, ["models", "show", "max_supplier_share"])
     assert "share (default 0.5, fraction 0..1)" in r.output
     r = runner.invoke(app, ["models", "show", "nope"])

@@ -24,10 +24,15 @@ def gen(seed, **kw):
     return instance_of(tables_from_mapping({k: v.to_dict(orient="records") for k, v in t.items()}))
 
 
+#: The optimum the improved plan is held against must be proven in seconds: without the late-delivery
+#: buffer this instance's is (with it, HiGHS takes over a minute to close the last 0.03 %).
+CORE_ONLY = {"constraints": {"punctuality": False}}
+
+
 @pytest.fixture(scope="module")
 def case():
     inst = gen(11, products=30, segments=3, suppliers=6, periods=8)
-    m = build_model(inst, select())
+    m = build_model(inst, select(CORE_ONLY))
     assert construct_start(m, inst).feasible
     sf, form, sign = compile_model(m)
     ints = np.array([round(v.value) for v, i in zip(sf.columns, form.is_int) if i])
@@ -64,7 +69,7 @@ def test_the_improved_plan_is_feasible_better_and_not_better_than_the_optimum(ca
     shared = np.array([b is None for b in blocks])
     assert np.array_equal(x[shared], x0[shared])
     # a restriction of the model cannot beat its proven optimum
-    best = plan_instance(inst, SolveOptions(mip_gap=0, improve=False))
+    best = plan_instance(inst, SolveOptions(mip_gap=0, improve=False), CORE_ONLY)
     assert best.status == "optimal"
     assert sign_profit(res.objective) <= best.kpis["profit"] + 1e-6 * abs(best.kpis["profit"])
 
