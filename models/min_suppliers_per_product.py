@@ -5,12 +5,14 @@ Decision
 
 Constraints, for every chosen product p and eligible supplier k
     source_needs_order[k,p]:   w[k,p] <= sum_t y[k,p,t]
+    source_min_quantity[k,p]:  sum_t x[k,p,t] >= min_quantity * w[k,p]
     source_min_share[k,p]:     sum_t x[k,p,t] >= min_share * sum_{k',t} x[k',p,t] - Mbar[p] * (1 - w[k,p])
 and for every chosen product p
     min_suppliers[p]:          sum_k w[k,p] >= min_suppliers
 
-A supplier only counts if it gets at least one order and, with min_share > 0,
-at least that share of the product's ordered volume. Mbar[p] = min_share x the
+A supplier only counts if it gets at least min_quantity units (an order of
+nothing is no source) and, with min_share > 0, at least that share of the
+product's ordered volume. Mbar[p] = min_share x the
 sum of the order big-Ms of p (the most p could ever be ordered). A product with
 fewer eligible suppliers than min_suppliers cannot comply: that is an error
 before the solve.
@@ -21,6 +23,7 @@ symbol          Pyomo                         input
 w               ``m.source_used``
 min_suppliers   parameter                     options: ...min_suppliers
 min_share       parameter                     options: ...min_share
+min_quantity    parameter                     options: ...min_quantity
 ==============  ===========================  ======================================
 """
 
@@ -41,6 +44,7 @@ class Params(BaseModel):
     products: list[str] | None = Field(None, description="Products that must be multi-sourced; omitted = every product with demand.")
     min_suppliers: int = Field(2, ge=1, description="Suppliers each chosen product needs.")
     min_share: float = Field(0.1, ge=0, le=0.5, description="Share of the product's ordered volume each counted supplier must take.", json_schema_extra={"unit": "fraction"})
+    min_quantity: float = Field(1.0, gt=0, description="Units each counted supplier must deliver over the horizon.", json_schema_extra={"unit": "unit"})
 
 
 def chosen_products(inst, products):
@@ -71,6 +75,9 @@ def build(m, inst, params):
     m.source_needs_order = pyo.Constraint(
         m.SOURCE_PAIRS, rule=lambda m, k, p: m.source_used[k, p] <= sum(m.order_placed[k, p, t] for t in slots[k, p])
     )
+    m.source_min_quantity = pyo.Constraint(
+        m.SOURCE_PAIRS, rule=lambda m, k, p: sum(m.order_qty[k, p, t] for t in slots[k, p]) >= params.min_quantity * m.source_used[k, p]
+    )
     if params.min_share > 0:
         mbar = {p: params.min_share * sum(m.order_max_qty[k, p, t] for k in eligible[p] for t in slots[k, p]) for p in products}
         total = {p: sum(m.order_qty[k, p, t] for k in eligible[p] for t in slots[k, p]) for p in products}
@@ -91,7 +98,9 @@ def verify(inst, tables, params):
         part = o[o["product"] == p]
         total = float(part["quantity"].sum())
         per_k = part.groupby("supplier")["quantity"].sum()
-        counted = [k for k, q in per_k.items() if q > 0 and q >= params.min_share * total - 1e-6 * max(1.0, total) - 1e-4]
+        slack = 1e-6 * max(1.0, total) + 1e-4
+        counted = [k for k, q in per_k.items() if q >= params.min_quantity - slack and q >= params.min_share * total - slack]
         if len(counted) < params.min_suppliers:
-            check.violation(NAME, p, params.min_suppliers - len(counted), f"{p} has {len(counted)} supplier(s) with at least {params.min_share:.0%} of its volume")
+            check.violation(NAME, p, params.min_suppliers - len(counted),
+                            f"{p} has {len(counted)} supplier(s) with at least {params.min_quantity:g} units and {params.min_share:.0%} of its volume")
     return check

@@ -11,13 +11,18 @@ Constraints, for every order slot (k,p,t) in O
     order_max:          x[k,p,t] <= M[k,p,t] * y[k,p,t]
     order_needs_supplier: y[k,p,t] <= u[k]
 
-M[k,p,t] is the tightest bound the data give (``Instance.order_slots``): the
-supplier's capacity in t, the budget, the warehouse, and what p can still use
-(demand from the arrival to the end of the horizon plus the largest safety
-stock), but never below the moq. A tight M makes the LP relaxation pay a
-realistic share of order_cost and fixed_cost; a loose one lets it pretend an
-order costs almost nothing. No variable exists for an order that would arrive
-after the horizon.
+M[k,p,t] is the least upper bound on the order that the families built make
+valid (``Instance.order_slots`` lists each bound with the reason it holds):
+the supplier's capacity in t, the budget and the warehouse where their rows
+are built, and what p can still use (demand from the arrival on plus the most
+stock any family can require, and the late share) where every family built
+says that cutting a useless order never breaks its rows (``KEEPS_ORDER_BOUND``);
+never below the moq, nor below a quantity a family fixes the order at. A tight
+M makes the LP relaxation pay a realistic share of order_cost and fixed_cost;
+a loose one lets it pretend an order costs almost nothing; a wrong one cuts
+off the optimum, which is why each bound is kept to where it is proven and
+tests compare every bound with a naive build (tests/models/test_bounds.py).
+No variable exists for an order that would arrive after the horizon.
 
 Profit terms
     purchase_cost        = sum_O unit_cost[k,p] * x[k,p,t]
@@ -56,7 +61,7 @@ from planner.contract.checks import FamilyCheck, named, tol
 from planner.contract.outputs import ZERO
 
 NAME = "orders"
-SUMMARY = "Order quantities, order indicators (MOQ, tight big-M) and supplier use."
+SUMMARY = "Order quantities, order indicators (MOQ, big-M valid for the families built) and supplier use."
 DEFAULT_ON = True
 CAN_DISABLE = False
 KEEPS_ORDER_BOUND = True  # the cut order still meets its moq (M >= moq) and keeps y; purchase cost falls

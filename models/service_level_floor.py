@@ -35,6 +35,8 @@ class Params(BaseModel):
 
 def build(m, inst, params):
     total = sum(m.demand_qty.values())
+    if not m.DEMAND:  # nothing demanded: nothing to serve, the floor holds
+        return
     m.service_level_floor = pyo.Constraint(expr=sum(m.served[i] for i in m.DEMAND) >= params.fill_rate * total)
 
 

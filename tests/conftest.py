@@ -46,3 +46,20 @@ def minimal_raw(**over):
     }
     raw.update(copy.deepcopy(over))
     return raw
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run the long property tests (marked slow)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a long run of a property test; runs with --slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="long property run: pytest --slow runs it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
