@@ -25,6 +25,7 @@ class Settings(PlannerSettings):
     max_time_limit: float = Field(3600.0, gt=0, description="Largest time limit a run may ask for (seconds).")
     sync_time_limit: float = Field(30.0, gt=0, description="Hard time limit of POST /v1/solve (seconds).")
     kill_grace_seconds: float = Field(20.0, gt=0, description="Time a solve gets past its limit or a cancel before its process is killed.")
+    startup_seconds: float = Field(15.0, ge=0, description="Time allowed on top of a run's limit for its solve process to start (imports, reading the input).")
     api_keys: str | None = Field(None, description="tenant:key[:scope+scope],... (scopes: read, write); unset = no authentication.")
     api_keys_file: str | None = Field(None, description='JSON file [{"tenant", "key_sha256", "scopes"}] of hashed keys.')
 

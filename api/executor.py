@@ -48,6 +48,7 @@ class Executor:
         self.conf = {
             "kill_grace_seconds": settings.kill_grace_seconds,
             "heartbeat_seconds": settings.heartbeat_seconds,
+            "startup_seconds": settings.startup_seconds,
             "models_dirs": [str(p) for p in settings.models_dirs()],
         }
         self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)

@@ -24,8 +24,6 @@ from typing import Any
 from api import db, states
 
 _CHECK_SECONDS = 0.25  # between looks at the child's output
-#: the child's imports take a few seconds before the search starts: allowed for in the hard limit
-_STARTUP_SECONDS = 15.0
 
 
 def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
@@ -39,7 +37,7 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
     states.append_log(url, run_id, f"attempt {attempt}: solving (time limit {run.options['time_limit']:g}s) on pid {os.getpid()}")
     child = _Child(payload)
     states.append_log(url, run_id, f"solve process pid {child.proc.pid}")
-    outcome, why_stopped = _supervise(child, url, run_id, conf, hard_limit=run.options["time_limit"] + conf["kill_grace_seconds"] + _STARTUP_SECONDS)
+    outcome, why_stopped = _supervise(child, url, run_id, conf, hard_limit=run.options["time_limit"] + conf["kill_grace_seconds"] + conf["startup_seconds"])
     exitcode = child.close()
     if outcome is None and child.errors:
         states.append_log(url, run_id, "solver process stderr (last lines):\n" + "\n".join(child.errors))

@@ -103,3 +103,27 @@ def test_a_cancel_is_noticed_while_progress_flows(tmp_path):
         done = wait(c, rid, timeout=60)
         assert done["status"] == "cancelled" and done["plan_status"] in ("feasible", "optimal")
         assert time.monotonic() - asked < 20  # not at the end of the 120 s limit
+
+
+HANGING_FAMILY = '''
+import time
+NAME = "hangs"
+SUMMARY = "builds for a minute: a solve that never looks at its clock"
+KEEPS_ORDER_BOUND = True
+def build(m, inst, params):
+    time.sleep(60)
+'''
+
+
+def test_a_solve_that_overruns_its_time_limit_is_stopped_then_killed(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "hangs.py").write_text(HANGING_FAMILY)
+    with make_client(tmp_path, models_path=str(models), kill_grace_seconds=2, startup_seconds=2) as c:
+        started = time.monotonic()
+        rid = c.post("/v1/runs", json=tiny(time_limit=1, constraints={"hangs": {}})).json()["id"]
+        done = wait(c, rid, timeout=60)
+        assert done["status"] == "failed" and done["reason"] == "time_limit", done
+        assert time.monotonic() - started < 30  # 1 s limit + 2 s start + 2 s grace, not the family's minute
+        log = c.get(f"/v1/runs/{rid}/log").text
+        assert "time limit overrun" in log and "process killed" in log

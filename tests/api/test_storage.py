@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -68,3 +69,25 @@ def test_a_database_of_the_previous_version_is_brought_up_to_date(tmp_path):
         run = c.get("/v1/runs/r1").json()
         assert run["plan_status"] == "optimal" and run["profit"] == 42.5 and run["mip_gap"] == 0.0
         assert c.get("/v1/runs?tag=weekly").json()["total"] == 1
+
+
+def test_a_run_interrupted_too_often_fails_with_the_reason(tmp_path):
+    url = f"sqlite:///{tmp_path}/states.db"
+    with db.session(url) as s:
+        ids = [states.create(s, tenant="t", request_hash=str(i), instance={}, options={"time_limit": 1}).id for i in range(3)]
+        s.commit()
+    for rid in ids:
+        assert states.claim(url, rid) and not states.claim(url, rid)  # one worker wins
+    assert states.requeue_or_fail(url, ids[0], max_attempts=2)  # first interruption: queued again
+    assert not states.requeue_or_fail(url, ids[1], max_attempts=1)
+    with db.session(url) as s:
+        s.get(db.Run, ids[2]).cancel_requested = True
+        s.commit()
+    assert not states.requeue_or_fail(url, ids[2], max_attempts=3)
+    with db.session(url) as s:
+        runs = {rid: s.get(db.Run, rid) for rid in ids}
+        assert runs[ids[0]].status == "queued" and "resubmitted" in runs[ids[0]].log
+        assert (runs[ids[1]].status, runs[ids[1]].reason) == ("failed", "interrupted") and "interrupted 1 times" in runs[ids[1]].detail
+        assert (runs[ids[2]].status, runs[ids[2]].reason) == ("cancelled", "cancelled")
+        with pytest.raises(states.TransitionError, match="run is failed"):
+            states.cancel(s, runs[ids[1]])
