@@ -72,7 +72,7 @@ class Supplier(Row):
     lead_time: int = field("Whole periods from placing an order to its arrival (0 = arrives in the period it is placed).", "period", ge=0)
     fixed_cost: float = field("Cost of using the supplier at all in the horizon.", "money / horizon", ge=0, default=0.0)
     capacity: float = field("Capacity available per period, in the supplier's capacity units.", "capacity unit / period", ge=0)
-    on_time_rate: float = field("Share of orders delivered on time (reported; used by optional families).", "fraction 0..1", ge=0, le=1, default=1.0)
+    on_time_rate: float = field("Share of deliveries that arrive on time; the stock also covers the late share, (1 - on_time_rate) x arrivals (the punctuality family).", "fraction 0..1", ge=0, le=1, default=1.0)
 
 
 class SupplierProduct(Row):

@@ -89,7 +89,7 @@ def _add_solve_timings(timings: dict[str, float], result: SolveResult) -> None:
 
 def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None) -> dict[str, Any]:
     return {
-        "start_profit": start_profit,
+        "start_profit": start_profit if result.start_plan else None,  # no fallback plan: nothing to report
         "heuristic_plan_used": result.plan_source in ("heuristic", "fix_and_optimise"),
         "plan_source": result.plan_source or None,
         "improve_seconds": result.timings.get("improve"),
@@ -103,8 +103,8 @@ def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None
 
 
 def _verified_plan(m, inst: Instance, families, result: SolveResult, kpis: dict, timings: dict, echo: dict) -> Plan:
-    options_gap = echo["mip_gap"]
     """The plan tables read from the solved model, checked by the verifier."""
+    options_gap = echo["mip_gap"]
     t1 = time.perf_counter()
     tables, figures = read_solution(m, inst, families)
     solver_objective = result.objective_of() if result.objective_of is not None else result.objective

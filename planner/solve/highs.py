@@ -95,6 +95,7 @@ class SolveResult:
     size: dict[str, int] = field(default_factory=dict)
     highs_status: str = ""
     plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
+    start_plan: bool = False  # the heuristic's decisions made a plan (the fallback) before the search
     #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
     #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
     objective_of: Callable[[], float] | None = None
@@ -310,7 +311,8 @@ def _outcome(m, sf, standard: StandardForm, sign: float, h: highspy.Highs, searc
     status, has_solution, model_status = _status(h, options)
     n, is_int = len(sf.columns), standard.is_int
     size = {"rows": len(sf.rows), "columns": n, "binaries": int(is_int.sum()), "nonzeros": int(standard.A.nnz)}
-    result = SolveResult(status=status, timings=timings, size=size, highs_status=h.modelStatusToString(model_status))
+    result = SolveResult(status=status, timings=timings, size=size, highs_status=h.modelStatusToString(model_status),
+                         start_plan=search.own is not None)
     if status == Status.ERROR:
         result.message = f"HiGHS ended with model status {result.highs_status}"
         return result

@@ -2,7 +2,8 @@
 
 On a weekly run of 1,000 products HiGHS can spend a minute in presolve, the
 root LP and root cuts before its own heuristics run, and return nothing. This
-builds a plan first, so a run always has one: fix-and-optimise
+builds a plan first, so a run usually has one before HiGHS starts (not always:
+see the end of this docstring): fix-and-optimise
 (``planner/solve/improve.py``) improves it while HiGHS searches, and the better of
 the two plans is returned.
 
@@ -31,7 +32,9 @@ It reads the core model's variables (``m.order_qty``, ``m.order_placed``,
 their values; :func:`planner.solve.highs.solve_model` re-solves the continuous
 decisions for its integer ones (an LP) and keeps the result as the fallback
 plan. If some requirement cannot be met this way (or a user family adds rows
-the heuristic does not know), that LP is infeasible and there is no fallback.
+the heuristic does not know, or integer decisions of its own), that LP is
+infeasible or not attempted, and there is no fallback: the run has a plan only
+if HiGHS finds one.
 """
 
 from __future__ import annotations

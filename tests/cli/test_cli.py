@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
+from planner.contract.docs import inputs_markdown, outputs_markdown
 from tests.conftest import ROOT, TINY
 
 runner = CliRunner()
@@ -137,3 +138,19 @@ def test_the_installed_command_runs_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "plan written to" in r.stdout
     assert "Running HiGHS" not in r.stdout  # the solver's banner stays out of the report
+
+
+def test_a_long_solve_shows_its_progress(tmp_path):
+    """Without a terminal (a log), the progress is a line every few seconds: elapsed, best plan, bound, gap."""
+    exe = shutil.which("planner") or os.path.join(os.path.dirname(sys.executable), "planner")
+    inst = tmp_path / "inst"
+    assert run("generate", inst, "--products", 60, "--segments", 4, "--suppliers", 6, "--periods", 13, "--seed", 3).exit_code == 0
+    r = subprocess.run([exe, "solve", str(inst), "--time-limit", "6", "--mip-gap", "0"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.startswith("solving:")]
+    assert lines and all("best plan" in line and "bound" in line and "gap" in line for line in lines)
+
+
+def test_schema_prints_the_contract():
+    assert inputs_markdown().strip() in run("schema").output
+    assert outputs_markdown().strip() in run("schema", "--outputs").output

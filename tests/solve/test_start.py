@@ -48,3 +48,12 @@ def test_the_optimum_does_not_depend_on_the_heuristic(tiny_raw):
     b = plan_instance(instance_of(tiny_raw), SolveOptions(mip_gap=0, start=False))
     assert a.kpis["profit"] == pytest.approx(b.kpis["profit"]) == pytest.approx(577.757319, abs=1e-5)
     assert a.kpis["start_profit"] <= a.kpis["profit"] + 1e-9
+
+
+def test_without_a_heuristic_plan_a_run_stopped_early_has_no_plan():
+    """The heuristic knows the core model only: a family with integer decisions of its own
+    (single sourcing) leaves it without a plan, and a run stopped before HiGHS finds one has none."""
+    inst = instance_of(read_tables(DEMO))
+    plan = plan_instance(inst, SolveOptions(time_limit=0.01), {"constraints": {"single_sourcing": {}}})
+    assert plan.status == "no_solution_found"
+    assert plan.kpis.get("start_profit") is None and not plan.tables
