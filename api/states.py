@@ -153,6 +153,10 @@ def finish(url: str, run_id: str, outcome: dict | None, exitcode: int | None = N
             result = outcome["result"]
             fields.update(result=result, solve_seconds=(result.get("kpis") or {}).get("solve_seconds"))
             summarise(run, result)
+            kpis = result.get("kpis") or {}
+            if kpis.get("profit") is not None:  # the last progress report may predate the final plan
+                fields["progress"] = {"elapsed": kpis.get("solve_seconds") or 0.0, "incumbent": kpis["profit"],
+                                      "bound": kpis.get("best_bound"), "gap": kpis.get("mip_gap")}
         _move(run, to, f"finished: {to} ({fields.get('reason') or 'ok'})", finished_at=now, heartbeat_at=now, **fields)
         s.commit()
         return to

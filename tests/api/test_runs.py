@@ -32,6 +32,7 @@ def test_submit_poll_and_fetch_the_plan(client):
     assert done["status"] == "succeeded" and done["plan_status"] == "optimal"
     assert done["profit"] == pytest.approx(577.757319, abs=1e-5)
     assert done["started_at"] and done["finished_at"] and done["attempts"] == 1
+    assert done["progress"]["incumbent"] == done["profit"] and done["progress"]["gap"] == done["mip_gap"]  # the final figures
     plan = client.get(f"/v1/runs/{run['id']}/plan").json()
     assert plan["kpis"]["profit"] == pytest.approx(577.757319, abs=1e-5)
     assert {o["supplier"] for o in plan["orders"]} == {"Fast", "Slow"}
@@ -138,6 +139,15 @@ def test_synchronous_solve(client):
     assert r.json()["run"]["status"] == "succeeded"
     assert r.json()["plan"]["kpis"]["profit"] == pytest.approx(577.757319, abs=1e-5)
     assert client.get("/v1/runs").json()["total"] == 1  # stored like any run
+
+
+def test_the_synchronous_solve_holds_to_its_hard_limit(tmp_path):
+    """A run asking for two minutes through /v1/solve gets the service's hard limit instead."""
+    with make_client(tmp_path, sync_time_limit=2) as c:
+        r = c.post("/v1/solve", json=demo_body())
+        assert r.status_code == 200, r.text
+        run = r.json()["run"]
+        assert run["options"]["time_limit"] == 2 and run["plan_status"] == "feasible"
 
 
 def test_validate_endpoint_gives_the_cli_messages(client):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from api.config import Settings
 from api import db, states
 from tests.api.conftest import make_client
 
@@ -78,6 +79,7 @@ def test_a_run_interrupted_too_often_fails_with_the_reason(tmp_path):
         s.commit()
     for rid in ids:
         assert states.claim(url, rid) and not states.claim(url, rid)  # one worker wins
+    assert Settings.model_fields["max_attempts"].default == 3  # the README's "after 3 attempts"
     assert states.requeue_or_fail(url, ids[0], max_attempts=2)  # first interruption: queued again
     assert not states.requeue_or_fail(url, ids[1], max_attempts=1)
     with db.session(url) as s:
