@@ -101,15 +101,22 @@ class Plan:
 
     def write(self, out_dir: str | Path) -> Path:
         """Every table as CSV, all of them in plan.xlsx, plan.json and manifest.json; without a
-        plan, kpis.csv and plan.json (the outcome, and for an infeasible run what had to give)."""
+        plan, kpis.csv and plan.json (the outcome, and for an infeasible run what had to give).
+        A plan rejected by the verifier or the self-checks (status ``error``) is no plan to act
+        on: its tables go to ``rejected/``, for diagnosis, never where a plan's orders.csv goes."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         tables = self.all_tables()
+        where = out
+        if self.status == "error" and self.tables:
+            where = out / "rejected"
+            where.mkdir(exist_ok=True)
+            self.kpi_table().to_csv(out / "kpis.csv", index=False)
         for name, df in tables.items():
-            df.to_csv(out / f"{name}.csv", index=False)
+            df.to_csv(where / f"{name}.csv", index=False)
         (out / "plan.json").write_text(json.dumps(self.to_json_dict(), indent=1), encoding="utf-8")
         if self.tables:
-            with pd.ExcelWriter(out / "plan.xlsx", engine="openpyxl") as xw:
+            with pd.ExcelWriter(where / "plan.xlsx", engine="openpyxl") as xw:
                 for name, df in tables.items():
                     df.to_excel(xw, sheet_name=name, index=False)
             (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=1), encoding="utf-8")

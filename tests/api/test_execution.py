@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
+from tests.verify.test_self_checks import REJECTS_EVERY_PLAN
 from tests.api.conftest import demo_body, make_client, tiny, wait
 
 
@@ -127,3 +128,16 @@ def test_a_solve_that_overruns_its_time_limit_is_stopped_then_killed(tmp_path):
         assert time.monotonic() - started < 30  # 1 s limit + 2 s start + 2 s grace, not the family's minute
         log = c.get(f"/v1/runs/{rid}/log").text
         assert "time limit overrun" in log and "process killed" in log
+
+
+def test_a_plan_the_verifier_rejects_fails_its_run_and_is_not_served(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "rejects.py").write_text(REJECTS_EVERY_PLAN)
+    with make_client(tmp_path, models_path=str(models)) as c:
+        rid = c.post("/v1/runs", json=tiny(constraints={"rejects": {}})).json()["id"]
+        done = wait(c, rid)
+        assert (done["status"], done["reason"], done["plan_status"]) == ("failed", "error", "error")
+        assert "this family rejects every plan" in done["detail"]
+        for fmt in ("json", "csv", "xlsx"):
+            assert c.get(f"/v1/runs/{rid}/plan?format={fmt}").status_code == 409

@@ -63,3 +63,28 @@ def test_optimal_outside_the_gap_asked_for_is_an_error(tiny_raw, monkeypatch):
 def test_an_honest_run_passes(tiny_raw):
     plan = plan_instance(instance_of(tiny_raw), EXACT)
     assert plan.status == "optimal" and plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-6)
+
+
+REJECTS_EVERY_PLAN = '''
+from planner.contract.checks import FamilyCheck
+NAME = "rejects"
+SUMMARY = "builds nothing; its check rejects every plan"
+KEEPS_ORDER_BOUND = True
+def build(m, inst, params):
+    pass
+def verify(inst, tables, params):
+    check = FamilyCheck()
+    check.violation("rejects", "everything", 1.0, "this family rejects every plan")
+    return check
+'''
+
+
+def test_a_plan_the_verifier_rejects_is_an_error_and_not_written_as_a_plan(tiny_raw, tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "rejects.py").write_text(REJECTS_EVERY_PLAN)
+    plan = plan_instance(instance_of(tiny_raw), EXACT, {"constraints": {"rejects": {}}}, [tmp_path / "models"])
+    assert plan.status == "error" and not plan.has_plan
+    assert "the verifier rejected the plan" in " ".join(plan.messages) and "this family rejects every plan" in " ".join(plan.messages)
+    out = plan.write(tmp_path / "out")
+    assert not (out / "orders.csv").exists() and not (out / "plan.xlsx").exists()  # nothing an ERP import would pick up
+    assert (out / "rejected" / "orders.csv").exists() and (out / "kpis.csv").exists()
