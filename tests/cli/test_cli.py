@@ -26,7 +26,8 @@ def run(*args):
 def test_solve_writes_every_plan_file(tmp_path):
     r = run("solve", TINY, "--out", tmp_path, "--mip-gap", 0)
     assert r.exit_code == 0, r.output
-    assert "577.76" in r.output
+    assert "577.76" in r.output and "revenue" in r.output and "holding_cost" in r.output  # the profit and its terms
+    assert "Key" in r.output and "gold" in r.output and "Retail" in r.output and "basic" in r.output  # each segment's tier
     for f in ("orders.csv", "inventory.csv", "service.csv", "segments.csv", "suppliers.csv", "kpis.csv", "plan.xlsx", "plan.json"):
         assert (tmp_path / f).exists(), f
     kpis = pd.read_csv(tmp_path / "kpis.csv").set_index("kpi")["value"]

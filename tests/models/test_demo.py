@@ -16,6 +16,11 @@ def demo():
     return inst, plan
 
 
+def test_the_demo_is_13_weeks_of_40_products_4_segments_and_6_suppliers(demo):
+    inst, _ = demo
+    assert (inst.horizon, len(inst.product_ids), len(inst.segment_ids), len(inst.supplier_ids)) == (13, 40, 4, 6)
+
+
 def test_key_accounts_get_gold_and_the_others_bronze(demo):
     _, plan = demo
     assert dict(zip(plan.tables["segments"]["segment"], plan.tables["segments"]["tier"])) == {
