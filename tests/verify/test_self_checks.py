@@ -3,11 +3,14 @@
 
 import pytest
 
+from typer.testing import CliRunner
+
+from planner.cli import app
 from planner.jobs import pipeline
 from planner.jobs.pipeline import plan_instance
 from planner.solve.highs import SolveOptions
 from planner.verify import check_outcome
-from tests.conftest import instance_of
+from tests.conftest import TINY, instance_of
 
 EXACT = SolveOptions(mip_gap=0)
 
@@ -88,3 +91,9 @@ def test_a_plan_the_verifier_rejects_is_an_error_and_not_written_as_a_plan(tiny_
     out = plan.write(tmp_path / "out")
     assert not (out / "orders.csv").exists() and not (out / "plan.xlsx").exists()  # nothing an ERP import would pick up
     assert (out / "rejected" / "orders.csv").exists() and (out / "kpis.csv").exists()
+    # the command line: exit code 1, the reason printed, nothing written where a plan goes
+    (tmp_path / "options.json").write_text('{"constraints": {"rejects": {}}}')
+    r = CliRunner().invoke(app, ["solve", str(TINY), "--options", str(tmp_path / "options.json"), "--models", str(tmp_path / "models"),
+                                 "--out", str(tmp_path / "cli")])
+    assert r.exit_code == 1 and "this family rejects every plan" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "cli" / "orders.csv").exists() and (tmp_path / "cli" / "rejected" / "orders.csv").exists()
