@@ -1,5 +1,6 @@
 """Analysts add families in their own folder; mistakes are clear errors naming file and family."""
 
+import dataclasses
 import json
 import os
 
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from models import OptionsError, registry, select
 from planner.cli import app
+from planner.contract.instance import OrderBounds
 from planner.contract.loading import read_tables
 from planner.jobs.pipeline import plan_instance
 from planner.jobs.settings import PlannerSettings
@@ -164,6 +166,9 @@ def test_an_edited_core_family_replaces_the_core_one_and_brings_its_check(tmp_pa
     pooled = (10**2 + 10**2) ** 0.5 * max(Z95, 0.0)  # Key gold (z 1.645) and Retail basic (z 0) pool their sigma
     assert inv.at["W2", "safety_stock"] == pytest.approx(pooled, abs=1e-5)
     assert inv.at["W2", "on_hand"] >= pooled - 1e-6
+    # its KEEPS_ORDER_BOUND and max_stock keep the optimum: the same profit as a build with no derived order bound
+    naive = plan_instance(dataclasses.replace(inst, bounds=OrderBounds(naive=True)), SolveOptions(mip_gap=0), None, [POOLED])
+    assert plan.kpis["profit"] == pytest.approx(naive.kpis["profit"], rel=1e-6)
     # the core family's check would have rejected this plan: the rule moved with the family
     core = {v.check for v in verify_plan(inst, plan.tables, plan.kpis).violations}
     assert core == {"safety_stock_value"}
