@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from planner.contract.instance import OrderBounds
@@ -120,8 +120,10 @@ def outcome(inst, model_options) -> tuple[str, float | None]:
     try:
         plan = plan_instance(inst, EXACT, model_options, explain=False)
     except ProblemsError:
+        event("no plan: a family cannot apply")
         return "none", None
     assert plan.status in ("optimal", "infeasible"), (plan.status, plan.messages)
+    event("a plan" if plan.status == "optimal" else "no plan: infeasible")  # the split, in --hypothesis-show-statistics
     return ("plan", plan.kpis["profit"]) if plan.status == "optimal" else ("none", None)
 
 
