@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request
 from pydantic import ValidationError
 
+from api import db
 from api.problems import HTTPProblem
 from api.schemas import RunOptions
 from planner import jobs
@@ -85,16 +86,59 @@ async def _read_multipart(request: Request) -> tuple[RawTables, RunOptions]:
     return raw, options
 
 
-def submission_problems(raw: RawTables, options: RunOptions, models_dirs: list[Path]) -> tuple[ValidationReport, list[dict]]:
-    """The validator's report and every error of the request: data, model options, analysis."""
+FROZEN = "options.constraints.frozen_periods"
+NO_FILES = ("a list of order rows (supplier, product, period, quantity); the service reads no files: "
+            "give the rows, or previous_run, the id of an earlier run of yours")
+
+
+def _plan_orders(url: str, tenant: str, run_id: str) -> list[dict] | None:
+    """The orders of the tenant's run ``run_id``, or None when it has no such run with a plan."""
+    with db.session(url) as s:
+        run = s.get(db.Run, run_id)
+        if run is None or run.tenant != tenant or not run.result or run.result.get("status") not in ("optimal", "feasible"):
+            return None
+        return list(run.result.get("orders") or [])
+
+
+def resolve_previous_plan(options: RunOptions, tenant: str, url: str) -> tuple[RunOptions, list[dict]]:
+    """frozen_periods' previous plan as the service takes it: rows, or ``previous_run`` (a run of
+    the tenant's whose plan is read from the service's own database). Nothing a request sends is
+    used as a path: a string is refused without being looked at, and the answer is the same
+    whatever it names. Returns the options with the rows in place, and the problems."""
+    frozen = (options.constraints or {}).get("frozen_periods")
+    if not isinstance(frozen, dict):
+        return options, []
+    frozen = dict(frozen)
+    problems = []
+    if "previous_run" in frozen:
+        run_id = frozen.pop("previous_run")
+        if "previous_orders" in frozen:
+            problems.append((f"{FROZEN}.previous_run", "give previous_orders or previous_run, not both"))
+        elif not isinstance(run_id, str) or not 0 < len(run_id) <= 64:
+            problems.append((f"{FROZEN}.previous_run", "the id of an earlier run of yours"))
+        else:
+            orders = _plan_orders(url, tenant, run_id)
+            if orders is None:
+                problems.append((f"{FROZEN}.previous_run", f"no run {run_id!r} with a plan among your runs"))
+            frozen["previous_orders"] = orders or []
+    elif "previous_orders" in frozen and not isinstance(frozen["previous_orders"], list):
+        problems.append((f"{FROZEN}.previous_orders", NO_FILES))
+        frozen["previous_orders"] = []  # reported once, here, not again by the family's own check
+    resolved = options.model_copy(update={"constraints": {**options.constraints, "frozen_periods": frozen}})
+    return resolved, [{"table": "options", "row": None, "column": column, "message": message, "severity": "error"} for column, message in problems]
+
+
+def submission_problems(raw: RawTables, options: RunOptions, models_dirs: list[Path], found: list[dict] = ()) -> tuple[ValidationReport, list[dict]]:
+    """The validator's report and every error of the request: data, model options, analysis
+    (``found``: those found before, such as the previous plan's)."""
     report = validate(raw)
-    errors = problem_items(report.errors) + problem_items(jobs.check(options.job_request(report.instance, models_dirs)))
+    errors = problem_items(report.errors) + list(found) + problem_items(jobs.check(options.job_request(report.instance, models_dirs)))
     return report, errors
 
 
-def check_submission(raw: RawTables, options: RunOptions, models_dirs: list[Path]) -> None:
+def check_submission(raw: RawTables, options: RunOptions, models_dirs: list[Path], found: list[dict] = ()) -> None:
     """422 with every problem if anything in the request is wrong."""
-    _, errors = submission_problems(raw, options, models_dirs)
+    _, errors = submission_problems(raw, options, models_dirs, found)
     if errors:
         raise HTTPProblem(422, "Invalid instance", f"{len(errors)} problem(s); nothing was solved", errors=errors)
 

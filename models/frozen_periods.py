@@ -23,18 +23,15 @@ the MOQ) is an error before the solve, naming the order.
 =================  ==========================  =============================================
 symbol             Pyomo                        input
 =================  ==========================  =============================================
-prev               constant                     options: ...previous_orders (rows or a CSV path)
+prev               constant                     options: ...previous_orders (rows; see Params)
 N                  parameter                    options: ...periods
 change_penalty     parameter                    options: ...change_penalty (money / unit)
 up, down           ``m.plan_change_up/down``
 =================  ==========================  =============================================
 """
 
-from pathlib import Path
-
-import pandas as pd
 import pyomo.environ as pyo
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from planner.contract.checks import FamilyCheck
 
@@ -55,22 +52,10 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
     periods: int = Field(1, ge=0, description="Number of leading periods whose orders are frozen.", json_schema_extra={"unit": "period"})
     previous_orders: list[PreviousOrder] = Field(
-        description="Last plan's orders: rows (supplier, product, period, quantity), or the path of its orders.csv or plan folder."
+        description="Last plan's orders: rows (supplier, product, period, quantity). The command line also takes the path of an orders.csv "
+        "or plan folder; the service takes previous_run, a run of yours whose plan it reads from its database (it reads no files)."
     )
     change_penalty: float = Field(0.0, ge=0, description="Cost per unit changed against the previous plan after the frozen periods.", json_schema_extra={"unit": "money / unit"})
-
-    @field_validator("previous_orders", mode="before")
-    @classmethod
-    def _read_path(cls, v):
-        if isinstance(v, (str, Path)):
-            path = Path(v)
-            if path.is_dir():
-                path = path / "orders.csv"
-            if not path.exists():
-                raise ValueError(f"{path} does not exist")
-            df = pd.read_csv(path, dtype={"supplier": str, "product": str, "period": str})
-            return df.to_dict(orient="records")
-        return v
 
 
 def _previous(inst, params) -> dict[tuple[str, str, int], float]:

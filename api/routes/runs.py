@@ -18,7 +18,7 @@ from api.deps import ExecutorDep, SessionDep, SettingsDep
 from api.problems import HTTPProblem
 from api.routes.common import find_run, problem_responses, run_out
 from api.schemas import AnalysisOut, RunList, RunOut, RunStatus
-from api.submissions import check_submission, read_submission, request_hash
+from api.submissions import check_submission, read_submission, request_hash, resolve_previous_plan
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -45,12 +45,13 @@ SUBMIT_BODY = {
 async def _accept(request: Request, who: Principal, settings: Settings, executor, sync: bool = False) -> tuple[db.Run, bool]:
     """Validate, store (committed before answering) and submit one run; honours Idempotency-Key."""
     raw, options = await read_submission(request)
+    options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit
     if sync:
         limit = min(limit, settings.sync_time_limit)
     if limit > settings.max_time_limit:
         raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options.time_limit", "message": f"at most {settings.max_time_limit:g} seconds"}])
-    await run_in_threadpool(check_submission, raw, options, settings.models_dirs())
+    await run_in_threadpool(check_submission, raw, options, settings.models_dirs(), found)
     key = request.headers.get("idempotency-key")
     digest = request_hash(raw, options)
 

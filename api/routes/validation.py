@@ -10,7 +10,7 @@ from api.deps import SettingsDep
 from api.routes.common import problem_responses
 from api.routes.runs import SUBMIT_BODY
 from api.schemas import ValidationOut
-from api.submissions import problem_items, read_submission, submission_problems
+from api.submissions import problem_items, read_submission, resolve_previous_plan, submission_problems
 
 router = APIRouter(prefix="/v1", tags=["validation"])
 
@@ -20,5 +20,6 @@ router = APIRouter(prefix="/v1", tags=["validation"])
 async def validate_instance(request: Request, who: Reader, settings: SettingsDep):
     """The validator's full report (the same messages as `planner validate`); 200 whether or not the data is valid."""
     raw, options = await read_submission(request)
-    report, errors = await run_in_threadpool(submission_problems, raw, options, settings.models_dirs())
+    options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
+    report, errors = await run_in_threadpool(submission_problems, raw, options, settings.models_dirs(), found)
     return ValidationOut(valid=not errors, errors=errors, warnings=problem_items(report.warnings))

@@ -23,6 +23,7 @@ from planner.cli import render
 from planner.cli.render import console, err
 from planner.contract.docs import inputs_markdown, outputs_markdown
 from planner.contract.instance import Instance
+from planner.contract.loading import read_orders
 from planner.contract.problems import Problem, ProblemsError
 from planner.contract.results import Result, read_plan
 from planner.contract.validation import load_report
@@ -78,9 +79,22 @@ def _instance(path: Path) -> Instance:
     return report.instance
 
 
+def _previous_orders_read(options: dict | None) -> dict | None:
+    """frozen_periods' previous orders given as a path (an orders.csv or a plan folder) read into
+    rows: paths are the command line's to follow, the job layer and the service take rows only."""
+    frozen = ((options or {}).get("constraints") or {}).get("frozen_periods")
+    if isinstance(frozen, dict) and isinstance(frozen.get("previous_orders"), str):
+        try:
+            frozen["previous_orders"] = read_orders(frozen["previous_orders"])
+        except ProblemsError as exc:
+            raise _invalid(exc.problems)
+    return options
+
+
 def _request(ctx: typer.Context, kind: str, instance: Path, options: dict | None, models: list[Path] | None, **kw: Any) -> jobs.JobRequest:
     """A job request from the common arguments; its problems (options, families, floors,
     scenario changes) exit 2 before anything is solved."""
+    options = _previous_orders_read(options)
     request = jobs.JobRequest(
         kind=kind, instance=_instance(instance), model_options=options, models_dirs=ctx.obj.models_dirs(models),
         progress=render.ProgressPrinter(), **kw,

@@ -78,6 +78,18 @@ def read_csv_folder(folder: Path) -> RawTables:
     return tables
 
 
+def read_orders(path: str | Path) -> list[dict[str, Any]]:
+    """A plan's orders from disk: an orders.csv, or a plan folder that holds one. For the command
+    line only (``frozen_periods``' previous orders given as a path): the service reads no files."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "orders.csv"
+    if not path.is_file():
+        raise LoadError([Problem("error", "options", None, "constraints.frozen_periods.previous_orders",
+                                 f"{path} is not an orders.csv file or a plan folder that holds one")])
+    return read_csv(path, "orders.csv")
+
+
 def read_upload(filename: str, data: bytes) -> RawTables:
     """One uploaded file: a CSV file named after its table, or a workbook of tables."""
     name = filename.rsplit("/", 1)[-1]

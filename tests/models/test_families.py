@@ -1,10 +1,14 @@
 """Optional constraint families change the plan the way an analyst expects, and the verifier checks them."""
 
+import json
+
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from instances.benchmarks import read_holmberg
 from models import OptionsError, select
+from planner.cli import app
 from planner.jobs.pipeline import plan_instance
 from planner.solve.highs import SolveOptions
 from planner.verify import verify_plan
@@ -149,11 +153,26 @@ def test_frozen_periods_keep_last_weeks_orders_and_penalise_later_changes():
     assert stable.kpis["plan_change_penalty"] >= 0
 
 
-def test_frozen_periods_reads_a_previous_plan_folder(tmp_path):
+def test_frozen_periods_takes_a_previous_plan_folder_from_the_command_line_only(tmp_path):
     inst, first = solve(two_suppliers())
-    first.write(tmp_path)
-    inst, again = solve(two_suppliers(), {"frozen_periods": {"periods": 4, "previous_orders": str(tmp_path)}})
-    pd.testing.assert_frame_equal(first.tables["orders"], again.tables["orders"])
+    first.write(tmp_path / "last_week")
+    (tmp_path / "inst").mkdir()
+    for name, rows in two_suppliers().items():
+        pd.DataFrame(rows).to_csv(tmp_path / "inst" / f"{name}.csv", index=False)
+    options = {"constraints": {**ISOLATED, "frozen_periods": {"periods": 4, "previous_orders": str(tmp_path / "last_week")}}}
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    r = CliRunner().invoke(app, ["solve", str(tmp_path / "inst"), "--options", str(tmp_path / "options.json"), "--mip-gap", "0", "--out", str(tmp_path / "again")])
+    assert r.exit_code == 0, r.output
+    again = pd.read_csv(tmp_path / "again" / "orders.csv", dtype={"period": str, "arrival_period": str})
+    pd.testing.assert_frame_equal(first.tables["orders"].reset_index(drop=True), again, check_dtype=False)
+    # a path that is not there is a located error, exit 2
+    options["constraints"]["frozen_periods"]["previous_orders"] = str(tmp_path / "nowhere")
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    r = CliRunner().invoke(app, ["solve", str(tmp_path / "inst"), "--options", str(tmp_path / "options.json")])
+    assert r.exit_code == 2 and "previous_orders" in r.output and "is not an orders.csv file" in r.output
+    # below the faces, a path is not followed: the family takes rows only
+    with pytest.raises(OptionsError, match="valid list"):
+        solve(two_suppliers(), {"frozen_periods": {"periods": 4, "previous_orders": str(tmp_path / "last_week")}})
 
 
 def test_frozen_order_that_no_longer_fits_is_an_error_before_solving():
