@@ -88,6 +88,7 @@ def run_planner(path: Path, limit: float) -> dict:
         "at10": _sample(trace, 10), "at60": _sample(trace, 60), "end": end,
         "heuristic_plan_used": k.get("heuristic_plan_used"),
         "plan_source": k.get("plan_source"),
+        "messages": [] if plan.status in ("optimal", "feasible") else plan.messages[:10],  # why there is no plan
     }
 
 

@@ -284,6 +284,7 @@ class _Search:
         if fo is not None:
             self.timings["improve_blocks"] = float(fo.blocks_solved)
             self.timings["improve_blocks_better"] = float(fo.blocks_improved)
+            self.timings["improve_blocks_refused"] = float(fo.blocks_refused)
             if fo.objective < self.own[1] - 1e-9 * max(1.0, abs(self.own[1])):
                 self.own, self.source = (fo.x, fo.objective), "fix_and_optimise"
         search.join()

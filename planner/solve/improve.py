@@ -68,6 +68,7 @@ class ImproveResult:
     rounds: int = 0
     blocks_solved: int = 0
     blocks_improved: int = 0
+    blocks_refused: int = 0  # a better block plan whose rounded integers broke a row it touches
 
 
 class Blocks:
@@ -186,7 +187,11 @@ def improve(
             gain = float(sf.c[cols] @ (x[cols] - new))
             if gain <= 1e-9 * max(1.0, abs(obj)):
                 continue
-            act[rows] += sub @ (new - x[cols])
+            moved = act[rows] + sub @ (new - x[cols])
+            if not rows_hold(moved, sf.row_lower[rows], sf.row_upper[rows]):
+                res.blocks_refused += 1
+                continue
+            act[rows] = moved
             x[cols] = new
             obj -= gain
             res.blocks_improved += 1
@@ -196,6 +201,21 @@ def improve(
             break
     res.x, res.objective = x, obj
     return res
+
+
+#: Slack a row may have after a block plan's integers are rounded, per unit of its bound. HiGHS
+#: takes an integer within 1e-6 of a whole number as whole: an order indicator of 1e-6 with an
+#: order of M x 1e-6 units passes its search but, rounded to 0, leaves an order without its
+#: order cost — a plan the verifier rejects. Such block plans are refused.
+ROW_SLACK = 1e-6
+
+
+def rows_hold(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+    """Every row within its bounds, up to ROW_SLACK x (1 + |bound|)."""
+    with np.errstate(invalid="ignore"):  # infinite bounds never bind
+        low_ok = activity >= lower - ROW_SLACK * (1 + np.abs(lower))
+        up_ok = activity <= upper + ROW_SLACK * (1 + np.abs(upper))
+    return bool(np.all(low_ok | np.isinf(lower)) and np.all(up_ok | np.isinf(upper)))
 
 
 def _solve_block(h: highspy.Highs, sf: StandardForm, A, act: np.ndarray, x: np.ndarray, cols: np.ndarray, time_limit: float):

@@ -12,7 +12,7 @@ from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
 from planner.solve import highs
 from planner.solve.highs import SolveOptions
-from planner.solve.improve import Blocks, improve, product_blocks
+from planner.solve.improve import Blocks, improve, product_blocks, rows_hold
 from planner.solve.standard_form import compile_model
 from planner.solve.start import construct_start
 from planner.verify import verify_plan
@@ -171,3 +171,13 @@ def test_runs_that_set_their_threads_follow_runs_that_did_not(tiny_raw):
         assert plan.kpis["profit"] == pytest.approx(577.757319, abs=1e-5)
     plan = plan_instance(inst, SolveOptions(mip_gap=0, highs_options={"threads": 1}))  # through HiGHS's options too
     assert plan.status == "optimal", plan.messages
+
+
+def test_a_block_plan_whose_rounded_integers_break_a_row_is_refused():
+    """HiGHS takes an order indicator of 1e-6 as 0 or 1; rounded to 0 it would leave an order of
+    M x 1e-6 units without its indicator (x - M y <= 0 broken) and without its order cost."""
+    upper, lower = np.array([0.0, 100.0]), np.array([-np.inf, 0.0])
+    assert rows_hold(np.array([0.0, 50.0]), lower, upper)
+    assert rows_hold(np.array([5e-7, 100.0 + 1e-5]), lower, upper)  # within HiGHS's tolerances
+    assert not rows_hold(np.array([0.01, 50.0]), lower, upper)  # x = 1e4 x 1e-6 with y rounded to 0
+    assert not rows_hold(np.array([0.0, -0.01]), lower, upper)
