@@ -180,6 +180,7 @@ def test_report_renders_with_the_plans_numbers(tiny_raw, tmp_path):
     path = write_report(tmp_path, inst, plan, {"shadow_prices": shadow_prices(inst, plan.tables), "frontier": front})
     text = path.read_text()
     assert "577.76" in text and "gold" in text and "Fast" in text
+    assert "on_time_rate" in text and "late_buffer" in text  # each supplier's punctuality and the buffer it causes
     assert text.count("data:image/png;base64,") == 5  # self-contained: every chart embedded
     for png in ("inventory_vs_safety_stock", "orders_by_supplier", "service_by_segment", "profit_by_segment", "frontier"):
         assert (tmp_path / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
