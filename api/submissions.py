@@ -23,6 +23,7 @@ from planner import jobs
 from planner.contract.loading import RawTables, read_upload, tables_from_mapping
 from planner.contract.problems import Problem as DataProblem
 from planner.contract.problems import ProblemsError
+from planner.contract.results import WITH_PLAN
 from planner.contract.validation import ValidationReport, validate
 
 MAX_FILES, MAX_FIELDS = 50, 20
@@ -95,7 +96,7 @@ def _plan_orders(url: str, tenant: str, run_id: str) -> list[dict] | None:
     """The orders of the tenant's run ``run_id``, or None when it has no such run with a plan."""
     with db.session(url) as s:
         run = s.get(db.Run, run_id)
-        if run is None or run.tenant != tenant or not run.result or run.result.get("status") not in ("optimal", "feasible"):
+        if run is None or run.tenant != tenant or not run.result or run.result.get("status") not in WITH_PLAN:
             return None
         return list(run.result.get("orders") or [])
 

@@ -87,7 +87,10 @@ def read_orders(path: str | Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise LoadError([Problem("error", "options", None, "constraints.frozen_periods.previous_orders",
                                  f"{path} is not an orders.csv file or a plan folder that holds one")])
-    return read_csv(path, "orders.csv")
+    try:
+        return read_csv(path, "orders.csv")
+    except OSError as exc:  # unreadable (permissions, a FIFO's error): a message, not a traceback
+        raise LoadError([Problem("error", "options", None, "constraints.frozen_periods.previous_orders", f"cannot read {path}: {exc}")]) from exc
 
 
 def read_upload(filename: str, data: bytes) -> RawTables:

@@ -125,7 +125,7 @@ def test_a_solve_that_overruns_its_time_limit_is_stopped_then_killed(tmp_path):
         rid = c.post("/v1/runs", json=tiny(time_limit=1, constraints={"hangs": {}})).json()["id"]
         done = wait(c, rid, timeout=60)
         assert done["status"] == "failed" and done["reason"] == "time_limit", done
-        assert time.monotonic() - started < 30  # 1 s limit + 2 s start + 2 s grace, not the family's minute
+        assert time.monotonic() - started < 30  # stopped at its limit, start-up and grace set above, not after the family's minute
         log = c.get(f"/v1/runs/{rid}/log").text
         assert "time limit overrun" in log and "process killed" in log
 
