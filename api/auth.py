@@ -79,7 +79,9 @@ def current_principal(
 ) -> Principal:
     """The caller, with the scopes the operation requires."""
     store: KeyStore = request.app.state.keys
-    return store.principal(key or (token.credentials if token else None), security_scopes.scopes)
+    who = store.principal(key or (token.credentials if token else None), security_scopes.scopes)
+    request.app.state.rate.take(who.tenant)
+    return who
 
 
 Reader = Annotated[Principal, Security(current_principal, scopes=["read"])]

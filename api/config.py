@@ -28,6 +28,22 @@ class Settings(PlannerSettings):
     startup_seconds: float = Field(15.0, ge=0, description="Time allowed on top of a run's limit for its solve process to start (imports, reading the input).")
     api_keys: str | None = Field(None, description="tenant:key[:scope+scope],... (scopes: read, write); unset = no authentication.")
     api_keys_file: str | None = Field(None, description='JSON file [{"tenant", "key_sha256", "scopes"}] of hashed keys.')
+    # quotas, per tenant (429 with Retry-After beyond them)
+    max_active_runs: int = Field(20, ge=1, description="Runs a tenant may have queued or running at once.")
+    max_runs_per_minute: int = Field(60, ge=1, description="Runs a tenant may submit in any 60 seconds.")
+    requests_per_second: float = Field(50.0, gt=0, description="Requests a tenant may make per second, on average (bursts of twice as many).")
+    # retention
+    retention_days: float = Field(90.0, ge=0, description="Finished runs are deleted this many days after they finish; 0 keeps them.")
+    # webhooks
+    webhook_secret: str | None = Field(None, description="Key each tenant's webhook signing secret is derived from; unset = webhooks off.")
+    webhook_allow: str | None = Field(None, description="Comma-separated URL prefixes a run's webhook may point at (https://erp.example.com/hooks/).")
+    webhook_max_attempts: int = Field(8, ge=1, description="Times a webhook is tried before it is marked failed.")
+    webhook_backoff_seconds: float = Field(5.0, gt=0, description="Wait before the first retry; doubled after each failure.")
+    webhook_backoff_cap: float = Field(3600.0, gt=0, description="Longest wait between two attempts.")
+    webhook_timeout: float = Field(10.0, gt=0, description="Seconds a receiver has to answer.")
+
+    def webhook_prefixes(self) -> list[str]:
+        return [p.strip() for p in (self.webhook_allow or "").split(",") if p.strip()]
 
 
 @lru_cache

@@ -59,6 +59,28 @@ class Run(Base):
     profit: Mapped[float | None] = mapped_column(Float)
     mip_gap: Mapped[float | None] = mapped_column(Float)
     explanation: Mapped[dict | None] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher is solved first; equal ones by created_at
+
+
+class Delivery(Base):
+    """A webhook to send (the outbox): written in the same transaction as the run's final
+    state, so no finished run goes unannounced, and sent by the dispatcher until it is
+    answered 2xx or runs out of attempts."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    tenant: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(String(2000))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class RunTag(Base):
@@ -71,7 +93,7 @@ class RunTag(Base):
 
 
 #: Columns added since the runs table was first made: added to an older database at start.
-_ADDED_COLUMNS = {"plan_status": "VARCHAR(20)", "profit": "FLOAT", "mip_gap": "FLOAT", "explanation": "JSON"}
+_ADDED_COLUMNS = {"plan_status": "VARCHAR(20)", "profit": "FLOAT", "mip_gap": "FLOAT", "explanation": "JSON", "priority": "INTEGER DEFAULT 0"}
 
 _engines: dict[str, Engine] = {}
 
@@ -107,7 +129,7 @@ def _upgrade(eng: Engine, tags_new: bool) -> None:
     with eng.begin() as conn:
         for name, kind in missing.items():
             conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {kind}"))
-    if missing:
+    if set(missing) - {"priority"}:
         with session_for(eng) as s:
             for run in s.scalars(select(Run).where(Run.status.in_(FINAL))):
                 summarise(run, run.result or {})

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from typing import Any
 
 from distributed import Client, LocalCluster
 
-from api import states
+from api import states, webhooks
 from api.config import Settings
 from api.worker import execute_run
 
 log = logging.getLogger("planner.api")
+PURGE_EVERY = 3600.0  # seconds between two retention sweeps
+DELIVERY_POLL = 0.5  # seconds the webhook dispatcher sleeps when nothing is due
 
 
 class Executor:
@@ -52,11 +55,14 @@ class Executor:
             "models_dirs": [str(p) for p in settings.models_dirs()],
         }
         self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)
+        self._dispatcher = threading.Thread(target=self._deliver_forever, name="planner-webhooks", daemon=True)
 
     # ---- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         self.recover()
         self._reaper.start()
+        if self.settings.webhook_secret:
+            self._dispatcher.start()
 
     def close(self) -> None:
         self._stop.set()
@@ -72,9 +78,14 @@ class Executor:
 
     # ---- submission ----------------------------------------------------------------
     def submit(self, run_id: str):
+        """Queue a run on Dask. Its place: higher ``priority`` first, then older first, by the
+        time it was accepted, so a run resubmitted after a crash goes back to where it was,
+        not to the end of the queue."""
+        priority, created = states.queue_place(self.url, run_id)
         fut = self.client.submit(
             execute_run, run_id, self.url, self.conf,
             key=f"run-{run_id}-{uuid.uuid4().hex[:8]}", resources={"solve": 1}, pure=False, retries=0,
+            priority=priority * 1e10 - created.timestamp(),
         )
         with self._lock:
             self.futures[run_id] = fut
@@ -107,8 +118,25 @@ class Executor:
 
     def _reap_forever(self) -> None:
         every = max(1.0, self.settings.stale_seconds / 3)
+        last_purge = 0.0
         while not self._stop.wait(every):
             try:
                 self.recover()
+                if self.settings.retention_days and time.monotonic() - last_purge > PURGE_EVERY:
+                    gone = states.purge_expired(self.url, self.settings.retention_days)
+                    last_purge = time.monotonic()
+                    if gone:
+                        log.info("retention: deleted %d runs finished more than %g days ago", gone, self.settings.retention_days)
             except Exception:  # keep reaping whatever one pass hit
                 log.exception("recovering runs")
+
+    def _deliver_forever(self) -> None:
+        with webhooks.client_for(self.settings) as http:
+            while not self._stop.is_set():
+                try:
+                    sent = webhooks.send_due(self.settings, http)
+                except Exception:  # a database hiccup: try again on the next pass
+                    log.exception("sending webhooks")
+                    sent = 0
+                if not sent:
+                    self._stop.wait(DELIVERY_POLL)

@@ -12,8 +12,11 @@ from api.auth import KeyStore
 from api.config import Settings, get_settings
 from api.executor import Executor
 from api.problems import BodyLimit, install
+from api.quotas import RateLimiter
 from api.routes import plans, runs, system, validation
 from api.schemas import ProblemDetails, SubmitRun
+from planner import jobs
+from planner.contract.problems import ProblemsError
 
 #: Schemas an operation refers to by hand (bodies it reads itself: JSON or multipart).
 REFERENCED = [SubmitRun, ProblemDetails]
@@ -24,6 +27,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # a model folder that does not load stops the service here, told to its operator, rather
+        # than failing every request with a message about the server's files
+        try:
+            jobs.families(settings.models_dirs())
+        except ProblemsError as exc:
+            raise RuntimeError(f"PLANNER_MODELS_PATH: {exc}") from None
         db.engine_for(settings.database_url)  # creates the tables (and the SQLite file) on first start
         app.state.executor = Executor(settings)
         app.state.executor.start()
@@ -42,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = KeyStore(settings)
+    app.state.rate = RateLimiter(settings.requests_per_second)
     install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (runs, plans, validation, system):

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from planner.contract.inputs import TABLES
+from planner.contract.inputs import MAX_LABEL, PRINTABLE, TABLES
 from planner.contract.instance import Instance
 from planner.contract.outputs import PLAN_TABLES
 from planner.jobs import KINDS, JobRequest
@@ -57,7 +57,7 @@ InstanceIn = create_model(
 
 
 class Analysis(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     kind: Literal["value_of_integration", "frontier", "scenario", "explain"] = Field(
         description="value_of_integration: CRM-led, SCM-led and integrated side by side; frontier: profit against the overall "
         "fill-rate floor; scenario: named changes solved and compared with the base; explain: the plan plus shadow prices and tier reasons."
@@ -66,16 +66,29 @@ class Analysis(BaseModel):
     changes: list[dict[str, Any]] | None = Field(None, description='scenario: e.g. [{"type": "supplier_down", "supplier": "S01", "periods": ["2026-W50"]}].')
 
 
+#: A run's name and its tags are shown and stored as they are: printable text only.
+Tag = Annotated[str, Field(min_length=1, max_length=MAX_LABEL, pattern=PRINTABLE)]
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    url: str = Field(max_length=2000, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$",
+                     description="Where to POST the run's final state (signed; see the README). Must lie under a prefix the operator allowed.")
+
+
 class RunOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a JSON true is not a time limit, "30" is not a number
+    model_config = ConfigDict(extra="forbid", strict=True)
     time_limit: float | None = Field(None, gt=0, description="Seconds HiGHS may search (default: the service's default_time_limit).")
     mip_gap: float = Field(1e-3, ge=0, le=1, description="Relative optimality gap at which to stop.")
-    name: str | None = Field(None, max_length=200, description="A name for the run.")
-    tags: list[str] = Field(default_factory=list, max_length=20, description="Labels to filter runs by.")
+    name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="A name for the run.")
+    tags: list[Tag] = Field(default_factory=list, max_length=20, description="Labels to filter runs by.")
     constraints: dict[str, Any] | None = Field(
         None, description='Constraint families and their parameters, as in the CLI\'s --options: {"max_supplier_share": {"share": 0.6}, "budget": false}.'
     )
     analysis: Analysis | None = Field(None, description="Ask for an analysis instead of a single plan; its tables are at GET /v1/runs/{id}/analysis.")
+    priority: int = Field(0, ge=0, le=9, description="Higher is solved first among the tenant's queued runs; equal priorities in the order they were accepted.")
+    webhook: Webhook | None = Field(None, description="Be told when the run finishes.")
 
 
     def job_request(self, instance: Instance | None, models_dirs: list[Path], **hooks: Any) -> JobRequest:
@@ -113,6 +126,10 @@ class ProblemDetails(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[ProblemItem] | None = Field(None, description="For bad data or options: one entry per problem, located by table, row and column.")
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="HMAC-SHA256 key of this tenant's webhook signatures (Planner-Signature: t=..., v1=hex of HMAC(secret, t + '.' + body)).")
 
 
 class ValidationOut(BaseModel):

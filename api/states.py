@@ -17,10 +17,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from api.db import FINAL, Run, RunTag, session, summarise, utcnow
+from api.db import FINAL, Delivery, Run, RunTag, session, summarise, utcnow
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 TRANSITIONS: dict[str, set[str]] = {
@@ -44,14 +45,30 @@ def _move(run: Run, to: str, note: str, **fields: Any) -> None:
     for k, v in fields.items():
         setattr(run, k, v)
     run.log = (run.log or "") + _line(note)
+    if to in FINAL:
+        _announce(object_session(run), run)
+
+
+def _announce(s: Session, run: Run) -> None:
+    """The run's webhook, if it asked for one, put in the outbox with its final state (the
+    caller's commit writes both or neither)."""
+    url = ((run.options or {}).get("webhook") or {}).get("url")
+    if not url:
+        return
+    payload = {"event": "run.finished", "run": {"id": run.id, "status": run.status, "reason": run.reason, "detail": run.detail,
+                                                "plan_status": run.plan_status, "profit": run.profit, "mip_gap": run.mip_gap,
+                                                "name": run.name, "tags": run.tags or [], "href": f"/v1/runs/{run.id}"}}
+    s.add(Delivery(run_id=run.id, tenant=run.tenant, event="run.finished", url=url, payload=payload, status="pending",
+                   attempts=0, next_attempt_at=utcnow()))
 
 
 def create(s: Session, *, tenant: str, request_hash: str, instance: dict, options: dict, name: str | None = None,
-           tags: list[str] | None = None, idempotency_key: str | None = None, sync: bool = False) -> Run:
+           tags: list[str] | None = None, idempotency_key: str | None = None, sync: bool = False, priority: int = 0) -> Run:
     """A new queued run (added to the session; the caller commits)."""
     tags = list(dict.fromkeys(tags or []))
     run = Run(id=str(uuid.uuid4()), tenant=tenant, name=name, tags=tags, status=QUEUED, idempotency_key=idempotency_key, request_hash=request_hash,
-              instance=instance, options=options, sync=sync, log=_line("accepted"), attempts=0, cancel_requested=False)
+              instance=instance, options=options, sync=sync, log=_line("accepted"), attempts=0, cancel_requested=False, priority=priority,
+              created_at=utcnow())
     s.add(run)  # nothing is written before the caller commits (where a duplicate Idempotency-Key shows)
     s.add_all(RunTag(run_id=run.id, tag=t) for t in tags)
     return run
@@ -78,11 +95,44 @@ def cancel(s: Session, run: Run) -> Run:
     run.log = (run.log or "") + _line("cancel requested")
     s.commit()
     # the conditional update loses to a worker that claimed the run meanwhile: it is then running
-    s.execute(update(Run).where(Run.id == run.id, Run.status == QUEUED)
-              .values(status=CANCELLED, reason="cancelled", detail="cancelled before it started", finished_at=utcnow()))
-    s.commit()
+    res = s.execute(update(Run).where(Run.id == run.id, Run.status == QUEUED)
+                    .values(status=CANCELLED, reason="cancelled", detail="cancelled before it started", finished_at=utcnow()))
     s.refresh(run)
+    if res.rowcount == 1:
+        _announce(s, run)
+    s.commit()
     return run
+
+
+def delete(s: Session, run: Run) -> None:
+    """A finished run and everything of it (tags, webhook deliveries); a queued or running one
+    raises :class:`TransitionError` (cancel it first: its solve would write to a run that is gone)."""
+    if run.status not in FINAL:
+        raise TransitionError(f"run is {run.status}; cancel it first")
+    _erase(s, [run.id])
+    s.commit()
+
+
+def _erase(s: Session, ids: list[str]) -> None:
+    # explicit rather than through ON DELETE CASCADE: a database made before the foreign keys
+    # (or SQLite without its pragma) would keep the rows
+    s.execute(sql_delete(RunTag).where(RunTag.run_id.in_(ids)))
+    s.execute(sql_delete(Delivery).where(Delivery.run_id.in_(ids)))
+    s.execute(sql_delete(Run).where(Run.id.in_(ids)))
+
+
+def purge_expired(url: str, days: float, batch: int = 500) -> int:
+    """Delete finished runs that finished more than ``days`` ago (retention); how many went."""
+    limit = utcnow() - dt.timedelta(days=days)
+    gone = 0
+    with session(url) as s:
+        while True:
+            ids = list(s.scalars(select(Run.id).where(Run.status.in_(FINAL), Run.finished_at < limit).limit(batch)))
+            if not ids:
+                return gone
+            _erase(s, ids)
+            s.commit()
+            gone += len(ids)
 
 
 def heartbeat(url: str, run_id: str, progress: dict | None = None) -> bool:
@@ -102,6 +152,13 @@ def append_log(url: str, run_id: str, line: str) -> None:
         if run is not None:
             run.log = (run.log or "") + _line(line)
             s.commit()
+
+
+def queue_place(url: str, run_id: str) -> tuple[int, dt.datetime]:
+    """A run's priority and the time it was accepted (in UTC): its place in the queue."""
+    with session(url) as s:
+        priority, created = s.execute(select(Run.priority, Run.created_at).where(Run.id == run_id)).one()
+    return priority or 0, created if created.tzinfo else created.replace(tzinfo=dt.timezone.utc)
 
 
 def runs_to_recover(url: str, stale_seconds: float) -> tuple[list[str], list[str]]:

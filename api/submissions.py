@@ -20,9 +20,9 @@ from api import db
 from api.problems import HTTPProblem
 from api.schemas import RunOptions
 from planner import jobs
-from planner.contract.loading import RawTables, read_upload, tables_from_mapping
+from planner.contract.loading import RawTables, parse_json, read_upload, tables_from_mapping
 from planner.contract.problems import Problem as DataProblem
-from planner.contract.problems import ProblemsError
+from planner.contract.problems import LoadError, ProblemsError
 from planner.contract.results import WITH_PLAN
 from planner.contract.validation import ValidationReport, validate
 
@@ -42,9 +42,9 @@ async def read_submission(request: Request) -> tuple[RawTables, RunOptions]:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         return await _read_multipart(request)
     try:
-        doc = json.loads(await request.body() or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPProblem(400, "Malformed JSON", str(exc))
+        doc = parse_json(await request.body() or b"null", "the body")
+    except LoadError as exc:
+        raise HTTPProblem(400, "Malformed JSON", exc.problems[0].message)
     if not isinstance(doc, dict):
         raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": None, "message": "the body must be an object {\"instance\": ..., \"options\": ...}"}])
     unknown = sorted(set(doc) - {"instance", "options"})
@@ -68,9 +68,9 @@ async def _read_multipart(request: Request) -> tuple[RawTables, RunOptions]:
     options_doc: Any = {}
     if "options" in form:
         try:
-            options_doc = json.loads(str(form["options"]))
-        except json.JSONDecodeError as exc:
-            raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options", "message": f"not valid JSON: {exc}"}])
+            options_doc = parse_json(str(form["options"]), "the options field")
+        except LoadError as exc:
+            raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options", "message": exc.problems[0].message}])
     try:
         options = RunOptions.model_validate(options_doc)
     except ValidationError as exc:

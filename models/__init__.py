@@ -118,7 +118,7 @@ def select(options: dict | None = None, models_dirs: list[Any] | None = None) ->
 
 
 def _check_components(m: pyo.ConcreteModel, fam: Family, before: set[str], terms_before: set[str]) -> None:
-    where = f"model file {fam.source}"
+    where = f"model file {fam.origin}"
     for comp in m.component_objects(descend_into=True):
         if comp.name in before:
             continue
@@ -195,7 +195,7 @@ def _build(inst, families: list[tuple[Family, Any]]) -> pyo.ConcreteModel:
             raise
         except Exception as exc:  # a family's own error, or a user's bug: located, not a traceback
             raise OptionsError(
-                [Problem("error", f"model file {fam.source}", None, None, f"family {fam.name!r} failed to build: {type(exc).__name__}: {exc}")]
+                [Problem("error", f"model file {fam.origin}", None, None, f"family {fam.name!r} failed to build: {type(exc).__name__}: {exc}")]
             ) from exc
         if not fam.builtin:
             _check_components(m, fam, before, terms_before)

@@ -67,6 +67,31 @@ def _previous(inst, params) -> dict[tuple[str, str, int], float]:
     return prev
 
 
+def precheck(inst, params):
+    """A previous order in a frozen period must name a supplier, a product and a pair this
+    run's data knows, and arrive within the horizon: it is fixed, so an order the data cannot
+    hold cannot be planned at all. (What else the built model cannot hold, above a capacity
+    or below a MOQ, ``build`` reports.)"""
+    offered = set(zip(inst.supplier_products["supplier"], inst.supplier_products["product"]))
+    suppliers, products = set(inst.suppliers["supplier"]), set(inst.products["product"])
+    problems = []
+    for i, o in enumerate(params.previous_orders):
+        t = inst.period_index.get(o.period)
+        if t is None or t >= params.periods or o.quantity <= 0:
+            continue
+        where = f"previous_orders.{i}"
+        if o.supplier not in suppliers:
+            problems.append((f"{where}.supplier", f"unknown supplier {o.supplier!r} in a frozen period (not in suppliers)"))
+        elif o.product not in products:
+            problems.append((f"{where}.product", f"unknown product {o.product!r} in a frozen period (not in products)"))
+        elif (o.supplier, o.product) not in offered:
+            problems.append((f"{where}.product", f"supplier {o.supplier!r} does not deliver {o.product!r} (not in supplier_products)"))
+        elif t + inst.lead_time[o.supplier] >= inst.horizon:
+            problems.append((f"{where}.period", f"placed in {o.period} with {o.supplier!r}'s lead time of {inst.lead_time[o.supplier]} "
+                                                "period(s) it would arrive after the horizon"))
+    return problems
+
+
 def order_floor(inst, params):
     """Every previous order's quantity: frozen orders are fixed at it, later ones pay for moving away."""
     return _previous(inst, params)

@@ -20,6 +20,10 @@ A family is a Python module (a file) that defines:
                     ``{table: DataFrame}`` keyed like the table (``inventory.py``'s
                     safety stock, ``orders.py``'s orders)
 ``tidy(m)``         optional: cleans a time-limited incumbent (see ``orders.py``)
+``precheck(inst, params)``
+                    optional: what in its parameters this instance cannot hold
+                    (a name it does not know), as ``[(parameter, message)]``;
+                    checked with the data, before anything is stored or built
 ``KEEPS_ORDER_BOUND``
                     optional, default False: True when cutting an order that is
                     more than its product can still use (sell, or hold as some
@@ -67,7 +71,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -91,6 +95,7 @@ class Family:
     verify: Callable | None = None
     extract: Callable | None = None
     tidy: Callable | None = None
+    precheck: Callable | None = None
     keeps_order_bound: bool = False
     max_stock: Callable | None = None
     order_floor: Callable | None = None
@@ -100,6 +105,12 @@ class Family:
     @property
     def builtin(self) -> bool:
         return self.source.startswith("models.")
+
+    @property
+    def origin(self) -> str:
+        """Where the family comes from as messages name it: its module, or its file's name
+        (never the folder: a message can reach a client of the service)."""
+        return self.source if self.builtin else Path(self.source).name
 
     def param_table(self) -> list[tuple[str, str, str, str]]:
         """(name, default, unit, description) of each parameter."""
@@ -118,12 +129,12 @@ def _problem(where: str, message: str, column: str | None = None) -> Problem:
 def family_from_module(module: ModuleType, source: str) -> Family:
     missing = [a for a in ("NAME", "SUMMARY", "build") if not hasattr(module, a)]
     if missing:
-        raise OptionsError([_problem(f"model file {source}", f"does not define {', '.join(missing)} (see `planner models show` and docs/model-guide.md)")])
+        raise OptionsError([_problem(f"model file {Path(source).name}", f"does not define {', '.join(missing)} (see `planner models show` and docs/model-guide.md)")])
     params = getattr(module, "Params", NoParams)
     if not (isinstance(params, type) and issubclass(params, BaseModel)):
-        raise OptionsError([_problem(f"model file {source}", f"family {module.NAME!r}: Params must be a pydantic BaseModel")])
+        raise OptionsError([_problem(f"model file {Path(source).name}", f"family {module.NAME!r}: Params must be a pydantic BaseModel")])
     if len(inspect.signature(module.build).parameters) != 3:
-        raise OptionsError([_problem(f"model file {source}", f"family {module.NAME!r}: build must take (m, inst, params)")])
+        raise OptionsError([_problem(f"model file {Path(source).name}", f"family {module.NAME!r}: build must take (m, inst, params)")])
     return Family(
         name=str(module.NAME),
         summary=str(module.SUMMARY),
@@ -136,6 +147,7 @@ def family_from_module(module: ModuleType, source: str) -> Family:
         verify=getattr(module, "verify", None),
         extract=getattr(module, "extract", None),
         tidy=getattr(module, "tidy", None),
+        precheck=getattr(module, "precheck", None),
         keeps_order_bound=bool(getattr(module, "KEEPS_ORDER_BOUND", False)),
         max_stock=getattr(module, "max_stock", None),
         order_floor=getattr(module, "order_floor", None),
@@ -157,7 +169,7 @@ def load_family_file(path: Path) -> Family:
         spec.loader.exec_module(module)
     except Exception as exc:  # a user's file can raise anything on import
         sys.modules.pop(mod_name, None)
-        raise OptionsError([_problem(f"model file {path}", f"failed to load: {type(exc).__name__}: {exc}")]) from exc
+        raise OptionsError([_problem(f"model file {path.name}", f"failed to load: {type(exc).__name__}: {exc}")]) from exc
     return family_from_module(module, str(path))
 
 
@@ -184,7 +196,7 @@ def load_registry(builtin: list[ModuleType], user_dirs: list[str | Path] | None 
             taken = registry.get(fam.name)
             if taken is not None and not (fam.replaces_builtin and taken.builtin):
                 hint = " (a file that replaces a built-in family says REPLACES_BUILTIN = True)" if taken.builtin else ""
-                problems.append(_problem(f"model file {path}", f"family name {fam.name!r} is already defined by {taken.source}{hint}"))
+                problems.append(_problem(f"model file {path.name}", f"family name {fam.name!r} is already defined by {taken.origin}{hint}"))
                 continue
             if taken is not None:  # the built-in's place in the order, and its defaults unless the file sets its own
                 fam = replace(
@@ -196,6 +208,43 @@ def load_registry(builtin: list[ModuleType], user_dirs: list[str | Path] | None 
     if problems:
         raise OptionsError(problems)
     return registry
+
+
+#: No family parameter may exceed this in size: it keeps every coefficient and profit term the
+#: model builds from one finite (the contract's own limits are in planner.contract.inputs).
+MAX_PARAMETER = 1e12
+
+
+def _numbers(value: Any, loc: str = "") -> Iterator[tuple[str, float]]:
+    """Every number in a parameter document, with where it sits."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield loc, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _numbers(v, f"{loc}.{k}" if loc else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            yield from _numbers(v, f"{loc}.{i}" if loc else str(i))
+
+
+def _booleans_as_numbers(model: type[BaseModel], data: Any, loc: str = "") -> Iterator[str]:
+    """Where a true/false was given for a number (pydantic would read it as 1 or 0)."""
+    if not isinstance(data, dict):
+        return
+    for name, f in model.model_fields.items():
+        if name not in data:
+            continue
+        value, here = data[name], f"{loc}.{name}" if loc else name
+        kinds = set(getattr(f.annotation, "__args__", ()) or (f.annotation,))
+        if isinstance(value, bool) and kinds & {int, float} and bool not in kinds:
+            yield here
+        for kind in kinds:  # rows of a nested model, as frozen_periods' previous orders
+            inner = getattr(kind, "__args__", (kind,))[0] if getattr(kind, "__origin__", None) is list else kind
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                for i, item in enumerate(value if isinstance(value, list) else [value]):
+                    yield from _booleans_as_numbers(inner, item, f"{here}.{i}" if isinstance(value, list) else here)
 
 
 def resolve(registry: dict[str, Family], options: dict[str, Any] | None) -> list[tuple[Family, BaseModel]]:
@@ -228,15 +277,20 @@ def resolve(registry: dict[str, Family], options: dict[str, Any] | None) -> list
         if not isinstance(setting, dict):
             problems.append(_problem("options", "must be an object of parameters, {} or false", f"constraints.{name}"))
             continue
+        where = f"family {name!r} ({fam.origin})"
+        mistakes = [(loc, "true/false is not a number") for loc in _booleans_as_numbers(fam.params, setting)]
         try:
             params = fam.params.model_validate(setting)
         except ValidationError as exc:
-            for e in exc.errors():
-                loc = ".".join(str(x) for x in e["loc"])
-                msg = "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]
-                problems.append(_problem("options", f"family {name!r} ({fam.source}): {msg}", f"constraints.{name}.{loc}" if loc else f"constraints.{name}"))
-            continue
-        out.append((fam, params))
+            mistakes += [(".".join(str(x) for x in e["loc"]), "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]) for e in exc.errors()]
+            params = None
+        if params is not None:
+            mistakes += [(loc, f"{value!r} is outside what a plan can compute with (|x| at most {MAX_PARAMETER:g})")
+                         for loc, value in _numbers(params.model_dump()) if not abs(value) <= MAX_PARAMETER]
+        for loc, msg in mistakes:
+            problems.append(_problem("options", f"{where}: {msg}", f"constraints.{name}.{loc}" if loc else f"constraints.{name}"))
+        if params is not None and not mistakes:
+            out.append((fam, params))
     if problems:
         raise OptionsError(problems)
     # the objective adds up the profit terms every other family registers: built, and checked, last

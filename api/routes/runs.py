@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
-from api import db, states
+from api import db, states, webhooks
 from api.auth import Principal, Reader, Writer
 from api.config import Settings
 from api.deps import ExecutorDep, SessionDep, SettingsDep
 from api.problems import HTTPProblem
+from api.quotas import check_run_quota
 from api.routes.common import find_run, problem_responses, run_out
-from api.schemas import AnalysisOut, RunList, RunOut, RunStatus
+from api.schemas import AnalysisOut, RunList, RunOut, RunStatus, WebhookSecret
 from api.submissions import check_submission, read_submission, request_hash, resolve_previous_plan
 
 router = APIRouter(prefix="/v1", tags=["runs"])
+
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # what the database column holds
 
 SUBMIT_BODY = {
     "requestBody": {
@@ -44,6 +48,9 @@ SUBMIT_BODY = {
 
 async def _accept(request: Request, who: Principal, settings: Settings, executor, sync: bool = False) -> tuple[db.Run, bool]:
     """Validate, store (committed before answering) and submit one run; honours Idempotency-Key."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
+        raise HTTPProblem(400, "Invalid Idempotency-Key", "1 to 200 printable ASCII characters, such as a UUID")
     raw, options = await read_submission(request)
     options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit
@@ -51,8 +58,9 @@ async def _accept(request: Request, who: Principal, settings: Settings, executor
         limit = min(limit, settings.sync_time_limit)
     if limit > settings.max_time_limit:
         raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options.time_limit", "message": f"at most {settings.max_time_limit:g} seconds"}])
+    if options.webhook is not None and (why := webhooks.allowed(options.webhook.url, settings)):
+        found = [*found, {"table": "options", "row": None, "column": "webhook.url", "message": why, "severity": "error"}]
     await run_in_threadpool(check_submission, raw, options, settings.models_dirs(), found)
-    key = request.headers.get("idempotency-key")
     digest = request_hash(raw, options)
 
     def store() -> tuple[db.Run, bool]:
@@ -61,8 +69,9 @@ async def _accept(request: Request, who: Principal, settings: Settings, executor
                 old = s.scalars(select(db.Run).where(db.Run.tenant == who.tenant, db.Run.idempotency_key == key)).first()
                 if old is not None:
                     return old, False
+            check_run_quota(s, who.tenant, settings)  # a repeated request (above) is no new run and passes
             run = states.create(s, tenant=who.tenant, request_hash=digest, instance=raw, options={**options.model_dump(mode="json"), "time_limit": limit},
-                                name=options.name, tags=options.tags, idempotency_key=key, sync=sync)
+                                name=options.name, tags=options.tags, idempotency_key=key, sync=sync, priority=options.priority)
             try:
                 s.commit()
             except IntegrityError:  # a concurrent request with the same key won the insert
@@ -148,6 +157,27 @@ def cancel_run(run_id: str, request: Request, who: Writer, s: SessionDep):
     except states.TransitionError as exc:
         raise HTTPProblem(409, "Run already finished", str(exc))
     return JSONResponse(run_out(run, request).model_dump(mode="json"), status_code=200 if run.status == states.CANCELLED else 202)
+
+
+@router.delete("/runs/{run_id}", status_code=204, summary="Delete a finished run and everything of it",
+               responses={204: {"description": "Deleted: the run, its input, plan, log and tags"}, **problem_responses(401, 403, 404, 409, 429)})
+def delete_run(run_id: str, who: Writer, s: SessionDep):
+    """A queued or running run answers 409: cancel it first. Finished runs are also deleted by
+    the service itself `PLANNER_RETENTION_DAYS` (90) days after they finish."""
+    run = find_run(s, who, run_id)
+    try:
+        states.delete(s, run)
+    except states.TransitionError as exc:
+        raise HTTPProblem(409, "Run not finished", str(exc))
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/secret", response_model=WebhookSecret, summary="This tenant's webhook signing secret",
+            responses=problem_responses(401, 403, 409, 429))
+def webhook_secret(who: Writer, settings: SettingsDep):
+    if not settings.webhook_secret:
+        raise HTTPProblem(409, "Webhooks off", "this service sends no webhooks (PLANNER_WEBHOOK_SECRET is not set)")
+    return WebhookSecret(secret=webhooks.tenant_secret(settings.webhook_secret, who.tenant))
 
 
 @router.post("/solve", summary="Solve a small instance synchronously", openapi_extra=SUBMIT_BODY,

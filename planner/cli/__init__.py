@@ -6,7 +6,6 @@ options, 3 infeasible or no plan found in time, 1 anything else.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import traceback
@@ -23,7 +22,7 @@ from planner.cli import render
 from planner.cli.render import console, err
 from planner.contract.docs import inputs_markdown, outputs_markdown
 from planner.contract.instance import Instance
-from planner.contract.loading import read_orders
+from planner.contract.loading import parse_json, read_orders
 from planner.contract.problems import Problem, ProblemsError
 from planner.contract.results import Result, read_plan
 from planner.contract.validation import load_report
@@ -61,9 +60,11 @@ def _json_file(path: Path | None, what: str) -> Any:
     if path is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return parse_json(path.read_bytes(), str(path))
+    except OSError as exc:
         raise _invalid([Problem("error", what, None, None, f"cannot read {path}: {exc}")])
+    except ProblemsError as exc:
+        raise _invalid([Problem("error", what, None, None, p.message) for p in exc.problems])
 
 
 def _instance(path: Path) -> Instance:

@@ -6,7 +6,7 @@ README equal to what these functions return.
 
 from __future__ import annotations
 
-from planner.contract.fields import kind, unit_of
+from planner.contract.fields import kind, limits, unit_of
 from planner.contract.inputs import TABLES
 from planner.contract.outputs import KPIS, PLAN_TABLES
 
@@ -16,10 +16,10 @@ def inputs_markdown() -> str:
     out: list[str] = []
     for spec in TABLES.values():
         out.append(f"### `{spec.name}`{'' if spec.required else ' (optional)'}\n\n{spec.description}\n")
-        out.append("| column | type | unit | required | description |\n|---|---|---|---|---|")
+        out.append("| column | type | unit | range | required | description |\n|---|---|---|---|---|---|")
         for name, f in spec.row.model_fields.items():
             req = "yes" if f.is_required() else f"no (default {f.default})" if f.default is not None else "no"
-            out.append(f"| {name} | {kind(f.annotation)} | {unit_of(f)} | {req} | {f.description} |")
+            out.append(f"| {name} | {kind(f.annotation)} | {unit_of(f)} | {limits(f)} | {req} | {f.description} |")
         out.append("")
     return "\n".join(out)
 

@@ -10,12 +10,15 @@ workbook).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from planner.contract.problems import LoadError, Problem
@@ -54,12 +57,48 @@ def _table_name(name: str) -> str:
 
 
 def read_csv(source: str | Path | IO[bytes], name: str) -> list[dict[str, Any]]:
-    """One table from a CSV file (every cell as text; the validator converts)."""
+    """One table from a CSV file (UTF-8, a first line of column names; every cell as text, the
+    validator converts). A line with more or fewer fields than the header is an error naming
+    its row: read on, it would shift every value after the gap into the wrong column."""
+    table = _table_name(Path(name).stem)
+
+    def fail(message: str, row: int | None = None) -> LoadError:
+        return LoadError([Problem("error", table, row, None, f"{name}: {message}")])
+
     try:
-        df = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise LoadError([Problem("error", _table_name(Path(name).stem), None, None, f"cannot read {name}: {exc}")]) from exc
-    return records(df)
+        data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8") from exc
+    if "\x00" in text:
+        raise fail("holds a NUL character: not a text file")
+    try:
+        lines = [row for row in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)]
+    except csv.Error as exc:
+        raise fail(f"not valid CSV: {exc}") from exc
+    lines = [row for row in lines if any(cell.strip() for cell in row)]  # blank lines (spreadsheet exports end with some)
+    if not lines:  # an empty file: a table with no rows (the validator says if it needs some)
+        return []
+    header = [h.strip().lower() for h in lines[0]]
+    while header and not header[-1]:  # trailing separators after the last name
+        header.pop()
+    if any(not h for h in header):
+        raise fail(f"column {header.index('') + 1} of the first line has no name")
+    seen = [h for i, h in enumerate(header) if h in header[:i]]
+    if seen:
+        raise fail(f"column {seen[0]!r} appears twice in the first line")
+    rows, problems = [], []
+    for number, cells in enumerate(lines[1:], start=1):
+        while len(cells) > len(header) and not cells[-1].strip():
+            cells = cells[:-1]
+        if len(cells) != len(header):
+            problems.append(Problem("error", table, number, None,
+                                    f"{len(cells)} fields where the first line names {len(header)} columns ({', '.join(header)})"))
+            continue
+        rows.append({h: _clean_cell(c) for h, c in zip(header, cells)})
+    if problems:
+        raise LoadError(problems)
+    return rows
 
 
 def read_workbook(source: str | Path | IO[bytes], name: str) -> RawTables:
@@ -111,25 +150,90 @@ def tables_from_mapping(doc: Any, source: str = "document") -> RawTables:
     tables: RawTables = {}
     problems: list[Problem] = []
     for name, rows in doc.items():
-        if isinstance(rows, dict) and str(name).lower() == "settings":
+        table = _table_name(str(name))
+        if isinstance(rows, dict) and table == "settings":
             rows = [rows]  # settings may be given as a single object
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            problems.append(Problem("error", str(name), None, None, "must be an array of row objects"))
+        if table in tables:
+            problems.append(Problem("error", table, None, None, f"table given twice (as {name!r} and another spelling)"))
             continue
-        tables[_table_name(str(name))] = [
-            {str(k).strip().lower(): _clean_cell(v) for k, v in r.items()} for r in rows
-        ]
+        if not isinstance(rows, list):
+            problems.append(Problem("error", table, None, None, "must be an array of row objects"))
+            continue
+        tables[table] = []
+        for number, r in enumerate(rows, start=1):
+            if not isinstance(r, dict):
+                problems.append(Problem("error", table, number, None, f"must be an object of column: value (got {type(r).__name__})"))
+                continue
+            row = {}
+            for k, v in r.items():
+                column = str(k).strip().lower()
+                if column in row:
+                    problems.append(Problem("error", table, number, column, "column given twice (in another spelling)"))
+                row[column] = _clean_cell(v)
+            tables[table].append(row)
     if problems:
         raise LoadError(problems)
     return tables
 
 
-def read_json(path: Path) -> RawTables:
+MAX_JSON_DEPTH = 32  # a request or an instance file is 6 deep; options a few more
+
+_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"\\')
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_DEPTH_STEP = np.zeros(256, dtype=np.int8)
+_DEPTH_STEP[list(b"[{")] = 1
+_DEPTH_STEP[list(b"]}")] = -1
+
+
+def json_depth(data: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, found without decoding it (the decoder
+    recurses: 100,000 levels would exhaust its stack). Everything but brackets, quotes and
+    backslashes is dropped, then the strings, then the brackets are counted: C-speed passes,
+    about as fast as decoding."""
+    skeleton = _STRING.sub(b"", data.translate(None, _STRUCTURE))
+    if not skeleton:
+        return 0
+    return int(np.cumsum(_DEPTH_STEP[np.frombuffer(skeleton, dtype=np.uint8)], dtype=np.int64).max())
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"key {twice!r} appears twice in one object")
+    return doc
+
+
+def parse_json(data: bytes | str, source: str = "the document") -> Any:
+    """A JSON text, strictly: UTF-8, nesting at most ``MAX_JSON_DEPTH`` deep, no key twice in
+    one object (a decoder would keep the last silently), no NaN or Infinity and no number
+    too large for a float. Anything else is a :class:`LoadError` saying where."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    depth = json_depth(raw)
+    if depth > MAX_JSON_DEPTH:
+        raise LoadError([Problem("error", None, None, None, f"{source} nests {depth} levels deep; at most {MAX_JSON_DEPTH} are allowed")])
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LoadError([Problem("error", None, None, None, f"{path.name} is not valid JSON: {exc}")]) from exc
-    return tables_from_mapping(doc, path.name)
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant, parse_float=_finite)
+    except UnicodeDecodeError as exc:
+        raise LoadError([Problem("error", None, None, None, f"{source} is not UTF-8 text (byte {exc.start})")]) from exc
+    except ValueError as exc:  # JSONDecodeError is one; the hooks' own and int's digit limit are the others
+        raise LoadError([Problem("error", None, None, None, f"{source} is not valid JSON: {exc}")]) from exc
+
+
+def read_json(path: Path) -> RawTables:
+    return tables_from_mapping(parse_json(path.read_bytes(), path.name), path.name)
 
 
 def read_tables(path: str | Path) -> RawTables:

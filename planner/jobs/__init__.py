@@ -84,9 +84,13 @@ def check(request: JobRequest) -> list[Problem]:
     if request.kind == "verify" and request.base is None:
         problems.append(Problem("error", "options", None, None, "verify needs a plan"))
     try:
-        select(request.model_options, request.models_dirs)
+        chosen = select(request.model_options, request.models_dirs)
     except ProblemsError as exc:
         problems += exc.problems
+        chosen = []
+    for fam, params in chosen if request.instance is not None else []:
+        for where, message in fam.precheck(request.instance, params) if fam.precheck else []:
+            problems.append(Problem("error", "options", None, f"constraints.{fam.name}.{where}", message))
     for i, f in enumerate(request.floors or [], start=1):
         if not (isinstance(f, (int, float)) and 0 <= f <= 1):
             problems.append(Problem("error", "options", i, "floors", f"not a fill rate between 0 and 1: {f!r}"))

@@ -143,9 +143,9 @@ def test_every_accepted_run_survives_a_sigkill_of_the_server(tmp_path):
 
 def test_the_service_plans_with_the_families_of_planner_models_path(tmp_path):
     """PLANNER_MODELS_PATH is read once: the service loads each user family once and solves with it."""
-    server = Server(tmp_path, free_port(), PLANNER_MODELS_PATH=os.pathsep.join([str(ROOT / "examples" / "models"), str(tmp_path / "none-yet")])).start()
+    (tmp_path / "empty").mkdir()
+    server = Server(tmp_path, free_port(), PLANNER_MODELS_PATH=os.pathsep.join([str(ROOT / "examples" / "models"), str(tmp_path / "empty")])).start()
     try:
-        (tmp_path / "none-yet").mkdir()
         inst = {
             **TINY_EXAMPLE,
             "products": [{"product": p, "holding_cost": 3} for p in "XYZ"],

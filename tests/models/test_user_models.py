@@ -122,7 +122,7 @@ def test_cli_bad_options_exit_2_without_traceback(tmp_path):
     assert "Traceback" not in r.output
     opts.write_text("{not json")
     r = runner.invoke(app, ["solve", str(ROOT / "instances" / "tiny"), "--options", str(opts)])
-    assert r.exit_code == 2 and "cannot read" in r.output
+    assert r.exit_code == 2 and "is not valid JSON" in r.output
 
 
 def test_cli_models_list_and_show():
