@@ -14,6 +14,7 @@ from api.executor import Executor
 from api.problems import BodyLimit, install
 from api.quotas import RateLimiter
 from api.routes import plans, runs, system, validation
+from api.routes.common import problem_responses
 from api.schemas import ProblemDetails, SubmitRun
 from planner import jobs
 from planner.contract.problems import ProblemsError
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.openapi_schema:
             return app.openapi_schema
         schema = original()
+        _exact_validation_errors(schema)
         comps = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in REFERENCED:
             full = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -74,6 +76,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi
     return app
+
+
+def _exact_validation_errors(schema: dict) -> None:
+    """FastAPI declares a 422 of its own shape on every operation with a parameter. Here a 422
+    is problem+json, and only where one can happen: a query parameter or a body to check
+    (a path's run id is any string, and an unknown one is a 404)."""
+    problem = problem_responses(422)[422]
+    for ops in schema.get("paths", {}).values():
+        for op in ops.values():
+            responses = op.get("responses", {})
+            if "422" not in responses:
+                continue
+            checked = "requestBody" in op or any(p.get("in") == "query" for p in op.get("parameters", []))
+            if checked:
+                responses["422"] = problem
+            else:
+                del responses["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
 
 
 app = create_app()

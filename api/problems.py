@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("planner.api")
 MEDIA = "application/problem+json"
@@ -51,12 +52,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        return problem_response(request, exc.status_code, str(exc.detail) if exc.detail else "Error", headers=getattr(exc, "headers", None))
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:  # Starlette names the methods of one route; the path may have several
+            headers["Allow"] = ", ".join(_methods(request))
+        return problem_response(request, exc.status_code, str(exc.detail) if exc.detail else "Error", headers=headers or None)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # the last line: logged, never shown as a traceback
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem_response(request, 500, "Internal error", "the service hit an unexpected error; it has been logged")
+
+
+def _methods(request: Request) -> list[str]:
+    """Every method some route of the app takes at this request's path."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, the method does not
+        if match != Match.NONE:
+            allowed |= set(getattr(route, "methods", None) or ())
+    return sorted(allowed)
 
 
 class BodyLimit:

@@ -128,6 +128,11 @@ class ProblemDetails(BaseModel):
     errors: list[ProblemItem] | None = Field(None, description="For bad data or options: one entry per problem, located by table, row and column.")
 
 
+class InputOut(BaseModel):
+    instance: dict[str, list[dict[str, Any]]] = Field(description="The tables as they were stored (after reading, before validation's defaults).")
+    options: dict[str, Any] = Field(description="The options as they were run, the time limit filled in.")
+
+
 class WebhookSecret(BaseModel):
     secret: str = Field(description="HMAC-SHA256 key of this tenant's webhook signatures (Planner-Signature: t=..., v1=hex of HMAC(secret, t + '.' + body)).")
 

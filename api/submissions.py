@@ -37,10 +37,27 @@ def _pydantic_items(exc: ValidationError, prefix: str = "") -> list[dict]:
     return [{"table": None, "row": None, "column": prefix + (".".join(str(x) for x in e["loc"]) or ""), "message": e["msg"]} for e in exc.errors()]
 
 
-async def read_submission(request: Request) -> tuple[RawTables, RunOptions]:
-    """A JSON body {"instance", "options"} or a multipart upload (CSV files or one XLSX, options as JSON)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+JSON_TYPES = ("application/json",)
+UPLOAD_TYPE = "multipart/form-data"
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def read_submission(request: Request, upload: bool = False) -> tuple[RawTables, RunOptions]:
+    """A JSON body {"instance", "options"}, or for ``upload`` a multipart upload (CSV files or
+    one XLSX, options as JSON). Each operation takes one of the two (415 for the other), so
+    that the OpenAPI document gives each one body a client generator can follow."""
+    kind = _media_type(request)
+    if upload:
+        if kind != UPLOAD_TYPE:
+            raise HTTPProblem(415, "Unsupported Media Type", f"send the files as {UPLOAD_TYPE} (got {kind or 'no Content-Type'}); JSON goes to "
+                              + request.url.path.removesuffix("/upload"))
         return await _read_multipart(request)
+    if kind not in JSON_TYPES:
+        raise HTTPProblem(415, "Unsupported Media Type", f"send the request as application/json (got {kind or 'no Content-Type'})"
+                          + (f"; files go to {request.url.path}/upload" if kind == UPLOAD_TYPE else ""))
     try:
         doc = parse_json(await request.body() or b"null", "the body")
     except LoadError as exc:
@@ -53,7 +70,7 @@ async def read_submission(request: Request) -> tuple[RawTables, RunOptions]:
         items += [] if "instance" in doc else [{"table": None, "row": None, "column": "instance", "message": "Field required"}]
         raise HTTPProblem(422, "Invalid request", errors=items)
     try:
-        options = RunOptions.model_validate(doc.get("options") or {})
+        options = RunOptions.model_validate(doc.get("options", {}))
     except ValidationError as exc:
         raise HTTPProblem(422, "Invalid request", errors=_pydantic_items(exc, "options."))
     try:

@@ -15,7 +15,7 @@ from api import db
 from api.auth import Principal, Reader
 from api.deps import SessionDep
 from api.problems import HTTPProblem
-from api.routes.common import find_run, problem_responses
+from api.routes.common import AUTH, find_run, plan_document, problem_responses
 from api.schemas import DiffOut, Manifest, PlanOut, ProfitabilityOut
 from planner import jobs
 from planner.analysis.profitability import profitability
@@ -44,16 +44,14 @@ def _instance(run: db.Run) -> Instance:
 
 
 @router.get("/runs/{run_id}/plan", response_model=PlanOut, summary="The plan: JSON tables, or ?format=csv (zip) / xlsx",
-            responses={200: {"content": {"application/zip": {}, XLSX: {}}, "description": "The plan (JSON by default)"}, **problem_responses(401, 403, 404, 409, 422)})
+            responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "The plan (JSON by default)"}, **problem_responses(*AUTH, 404, 409, 422)})
 def get_plan(run_id: str, who: Reader, s: SessionDep, format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (a zip of CSV files) or xlsx")] = "json"):
     """A cancelled run's plan is the best found before it stopped (``note`` says so)."""
     run, result = _stored_result(s, who, run_id)
     plan = result.plan
     if format == "json":
-        doc = {**plan.to_json_dict(), "run_status": run.status}
-        if run.status == "cancelled":
-            doc["note"] = "the run was cancelled: this is the best plan found before it stopped"
-        return JSONResponse(doc)
+        return JSONResponse(plan_document(run, result))
     tables = plan.all_tables()
     buf = io.BytesIO()
     if format == "csv":
@@ -68,7 +66,7 @@ def get_plan(run_id: str, who: Reader, s: SessionDep, format: Annotated[Literal[
 
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse, summary="The plan's report: one self-contained HTML page with charts",
-            responses=problem_responses(401, 403, 404, 409))
+            responses=problem_responses(*AUTH, 404, 409))
 def get_report(run_id: str, who: Reader, s: SessionDep):
     run, result = _stored_result(s, who, run_id)
     extra = {name: df for name, df in result.tables.items() if len(df) and name != "value_of_integration_segments"}
@@ -76,7 +74,7 @@ def get_report(run_id: str, who: Reader, s: SessionDep):
 
 
 @router.get("/runs/{run_id}/profitability", response_model=ProfitabilityOut, summary="Profit per segment (and per customer) with all costs allocated",
-            responses=problem_responses(401, 403, 404, 409))
+            responses=problem_responses(*AUTH, 404, 409))
 def get_profitability(run_id: str, who: Reader, s: SessionDep):
     run, result = _stored_result(s, who, run_id)
     inst, plan = _instance(run), result.plan
@@ -87,7 +85,7 @@ def get_profitability(run_id: str, who: Reader, s: SessionDep):
 
 
 @router.get("/runs/{run_id}/manifest", response_model=Manifest, summary="What it takes to re-run and compare the plan",
-            responses=problem_responses(401, 403, 404, 409))
+            responses=problem_responses(*AUTH, 404, 409))
 def get_manifest(run_id: str, who: Reader, s: SessionDep):
     run = find_run(s, who, run_id)
     if not run.result:
@@ -95,7 +93,7 @@ def get_manifest(run_id: str, who: Reader, s: SessionDep):
     return JSONResponse(run.result.get("manifest", {}))
 
 
-@router.post("/plans/diff", response_model=DiffOut, summary="Compare the plans of two runs", responses=problem_responses(401, 403, 404, 409, 422))
+@router.post("/plans/diff", response_model=DiffOut, summary="Compare the plans of two runs", responses=problem_responses(*AUTH, 404, 409, 422))
 def diff_plans(who: Reader, s: SessionDep, base: Annotated[str, Query(description="Run id of the base plan")], other: Annotated[str, Query(description="Run id of the other plan")]):
     plans: list[Plan] = [_stored_result(s, who, run_id)[1].plan for run_id in (base, other)]
     result = jobs.run(jobs.JobRequest(kind="diff", base=plans[0], other=plans[1]))

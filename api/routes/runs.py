@@ -18,40 +18,44 @@ from api.config import Settings
 from api.deps import ExecutorDep, SessionDep, SettingsDep
 from api.problems import HTTPProblem
 from api.quotas import check_run_quota
-from api.routes.common import find_run, problem_responses, run_out
-from api.schemas import AnalysisOut, RunList, RunOut, RunStatus, WebhookSecret
+from api.routes.common import AUTH, BODY, find_run, plan_document, problem_responses, run_out
+from planner.contract.results import WITH_PLAN, Result
+from api.schemas import AnalysisOut, InputOut, RunList, RunOut, RunStatus, WebhookSecret
 from api.submissions import check_submission, read_submission, request_hash, resolve_previous_plan
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # what the database column holds
 
-SUBMIT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/SubmitRun"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "CSV files named after their tables, or one .xlsx workbook"},
-                        "options": {"type": "string", "description": "RunOptions as JSON"},
-                    },
-                    "required": ["files"],
-                }
-            },
-        },
-    }
-}
+JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmitRun"}}}}}
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "CSV files named after their tables, or one .xlsx workbook"},
+        "options": {"type": "string", "description": "RunOptions as JSON"},
+    },
+    "required": ["files"],
+}}}}}
+IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
+                      "description": "1 to 200 printable ASCII characters: the same key and body return the same run.",
+                      "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"}}
+ACCEPTED = {"Location": {"description": "The run", "schema": {"type": "string"}},
+            "Retry-After": {"description": "Seconds before polling it", "schema": {"type": "integer"}}}
+SUBMIT_RESPONSES = {202: {"description": "Accepted and stored: the run, queued", "headers": ACCEPTED},
+                    200: {"model": RunOut, "description": "The run this Idempotency-Key already made", "headers": ACCEPTED},
+                    **problem_responses(*AUTH, *BODY, 422)}
+SOLVE_RESPONSES = {200: {"description": "The run and its plan", "content": {"application/json": {"schema": {
+                       "type": "object", "required": ["run", "plan"],
+                       "properties": {"run": {"$ref": "#/components/schemas/RunOut"}, "plan": {"anyOf": [{"$ref": "#/components/schemas/PlanOut"}, {"type": "null"}]}}}}}},
+                   **problem_responses(*AUTH, *BODY, 422, 503)}
 
 
-async def _accept(request: Request, who: Principal, settings: Settings, executor, sync: bool = False) -> tuple[db.Run, bool]:
+async def _accept(request: Request, who: Principal, settings: Settings, executor, sync: bool = False, upload: bool = False) -> tuple[db.Run, bool]:
     """Validate, store (committed before answering) and submit one run; honours Idempotency-Key."""
     key = request.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise HTTPProblem(400, "Invalid Idempotency-Key", "1 to 200 printable ASCII characters, such as a UUID")
-    raw, options = await read_submission(request)
+    raw, options = await read_submission(request, upload)
     options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit
     if sync:
@@ -87,19 +91,31 @@ async def _accept(request: Request, who: Principal, settings: Settings, executor
     return run, created
 
 
-@router.post("/runs", status_code=202, response_model=RunOut, openapi_extra=SUBMIT_BODY, summary="Submit a planning run",
-             responses={200: {"model": RunOut, "description": "The run this Idempotency-Key already made"}, **problem_responses(400, 401, 403, 413, 422)})
-async def submit_run(request: Request, who: Writer, settings: SettingsDep, executor: ExecutorDep):
-    """Accepts a run (JSON or multipart), stores it, queues it, and answers 202 with its id.
-
-    The same `Idempotency-Key` with the same body returns the same run, never a second solve."""
-    run, created = await _accept(request, who, settings, executor)
+async def _submitted(request: Request, who: Principal, settings: Settings, executor, upload: bool) -> JSONResponse:
+    run, created = await _accept(request, who, settings, executor, upload=upload)
     body = run_out(run, request)
     return JSONResponse(body.model_dump(mode="json"), status_code=202 if created else 200,
                         headers={"Location": body.links["self"], "Retry-After": "2"})
 
 
-@router.get("/runs", response_model=RunList, summary="List runs, newest first", responses=problem_responses(401, 403, 422))
+@router.post("/runs", status_code=202, response_model=RunOut, summary="Submit a planning run (JSON)",
+             openapi_extra={**JSON_BODY, "parameters": [IDEMPOTENCY_HEADER]}, responses=SUBMIT_RESPONSES)
+async def submit_run(request: Request, who: Writer, settings: SettingsDep, executor: ExecutorDep):
+    """Checks the run, stores it, queues it, and answers 202 with its id.
+
+    The same `Idempotency-Key` with the same body returns the same run, never a second solve."""
+    return await _submitted(request, who, settings, executor, upload=False)
+
+
+@router.post("/runs/upload", status_code=202, response_model=RunOut, summary="Submit a planning run (CSV files or a workbook)",
+             openapi_extra={**UPLOAD_BODY, "parameters": [IDEMPOTENCY_HEADER]}, responses=SUBMIT_RESPONSES)
+async def submit_upload(request: Request, who: Writer, settings: SettingsDep, executor: ExecutorDep):
+    """As `POST /v1/runs`, with the tables uploaded as files (one CSV per table, named after
+    it, or one .xlsx workbook) and the options as a JSON field."""
+    return await _submitted(request, who, settings, executor, upload=True)
+
+
+@router.get("/runs", response_model=RunList, summary="List runs, newest first", responses=problem_responses(*AUTH, 422))
 def list_runs(
     request: Request,
     who: Reader,
@@ -107,7 +123,7 @@ def list_runs(
     status: RunStatus | None = None,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ):
     """One page of the tenant's runs; the database filters, counts and pages (no run outside the page is read)."""
     where = [db.Run.tenant == who.tenant]
@@ -121,24 +137,24 @@ def list_runs(
     return RunList(items=[run_out(r, request) for r in page], total=total, limit=limit, offset=offset, next=nxt)
 
 
-@router.get("/runs/{run_id}", response_model=RunOut, name="get_run", summary="Status, timings and progress of a run", responses=problem_responses(401, 403, 404))
+@router.get("/runs/{run_id}", response_model=RunOut, name="get_run", summary="Status, timings and progress of a run", responses=problem_responses(*AUTH, 404))
 def get_run(run_id: str, request: Request, who: Reader, s: SessionDep):
     return run_out(find_run(s, who, run_id), request)
 
 
-@router.get("/runs/{run_id}/log", summary="The run's log", response_class=PlainTextResponse, responses=problem_responses(401, 403, 404))
+@router.get("/runs/{run_id}/log", summary="The run's log", response_class=PlainTextResponse, responses=problem_responses(*AUTH, 404))
 def get_log(run_id: str, who: Reader, s: SessionDep):
     return PlainTextResponse(find_run(s, who, run_id).log or "")
 
 
-@router.get("/runs/{run_id}/input", summary="The exact input that was solved", responses=problem_responses(401, 403, 404))
-def get_input(run_id: str, who: Reader, s: SessionDep) -> dict:
+@router.get("/runs/{run_id}/input", response_model=InputOut, summary="The exact input that was solved", responses=problem_responses(*AUTH, 404))
+def get_input(run_id: str, who: Reader, s: SessionDep):
     run = find_run(s, who, run_id)
-    return {"instance": run.instance, "options": run.options}
+    return JSONResponse({"instance": run.instance, "options": run.options})
 
 
 @router.get("/runs/{run_id}/analysis", response_model=AnalysisOut, summary="The tables of an analysis run (value of integration, frontier, scenario, explain)",
-            responses=problem_responses(401, 403, 404, 409))
+            responses=problem_responses(*AUTH, 404, 409))
 def get_analysis(run_id: str, who: Reader, s: SessionDep):
     run = find_run(s, who, run_id)
     analysis = (run.result or {}).get("analysis")
@@ -148,7 +164,7 @@ def get_analysis(run_id: str, who: Reader, s: SessionDep):
 
 
 @router.post("/runs/{run_id}/cancel", response_model=RunOut, summary="Cancel a queued or running run",
-             responses={202: {"model": RunOut, "description": "Asked to stop: the run keeps its best plan"}, **problem_responses(401, 403, 404, 409)})
+             responses={202: {"model": RunOut, "description": "Asked to stop: the run keeps its best plan"}, **problem_responses(*AUTH, 404, 409)})
 def cancel_run(run_id: str, request: Request, who: Writer, s: SessionDep):
     """A queued run is cancelled at once (200); a running one is asked to stop and keeps its best plan so far (202)."""
     run = find_run(s, who, run_id)
@@ -160,7 +176,7 @@ def cancel_run(run_id: str, request: Request, who: Writer, s: SessionDep):
 
 
 @router.delete("/runs/{run_id}", status_code=204, summary="Delete a finished run and everything of it",
-               responses={204: {"description": "Deleted: the run, its input, plan, log and tags"}, **problem_responses(401, 403, 404, 409, 429)})
+               responses={204: {"description": "Deleted: the run, its input, plan, log and tags"}, **problem_responses(*AUTH, 404, 409)})
 def delete_run(run_id: str, who: Writer, s: SessionDep):
     """A queued or running run answers 409: cancel it first. Finished runs are also deleted by
     the service itself `PLANNER_RETENTION_DAYS` (90) days after they finish."""
@@ -173,29 +189,38 @@ def delete_run(run_id: str, who: Writer, s: SessionDep):
 
 
 @router.get("/webhooks/secret", response_model=WebhookSecret, summary="This tenant's webhook signing secret",
-            responses=problem_responses(401, 403, 409, 429))
+            responses=problem_responses(*AUTH, 409))
 def webhook_secret(who: Writer, settings: SettingsDep):
     if not settings.webhook_secret:
         raise HTTPProblem(409, "Webhooks off", "this service sends no webhooks (PLANNER_WEBHOOK_SECRET is not set)")
     return WebhookSecret(secret=webhooks.tenant_secret(settings.webhook_secret, who.tenant))
 
 
-@router.post("/solve", summary="Solve a small instance synchronously", openapi_extra=SUBMIT_BODY,
-             responses={200: {"description": "The run and its plan", "content": {"application/json": {"schema": {
-                 "type": "object", "properties": {"run": {"$ref": "#/components/schemas/RunOut"}, "plan": {"$ref": "#/components/schemas/PlanOut"}}}}}},
-                 **problem_responses(400, 401, 403, 413, 422, 503)})
+@router.post("/solve", summary="Solve a small instance synchronously (JSON)", openapi_extra=JSON_BODY, responses=SOLVE_RESPONSES)
 async def solve_now(request: Request, who: Writer, settings: SettingsDep, executor: ExecutorDep):
     """Stores the run like any other and waits for it, with the service's hard time limit
-    (`sync_time_limit`). Answers the plan (200), or 503 with the run's Location if it could
-    not finish in time (it goes on, nothing is lost)."""
-    run, _ = await _accept(request, who, settings, executor, sync=True)
+    (`sync_time_limit`). Answers the run and its plan (200; the plan is null when the run
+    has none: its `reason` and `detail` say why), or 503 with the run's Location if it
+    could not finish in time (it goes on, nothing is lost)."""
+    return await _solve(request, who, settings, executor, upload=False)
+
+
+@router.post("/solve/upload", summary="Solve a small instance synchronously (CSV files or a workbook)", openapi_extra=UPLOAD_BODY, responses=SOLVE_RESPONSES)
+async def solve_upload(request: Request, who: Writer, settings: SettingsDep, executor: ExecutorDep):
+    """As `POST /v1/solve`, with the tables uploaded as files."""
+    return await _solve(request, who, settings, executor, upload=True)
+
+
+async def _solve(request: Request, who: Principal, settings: Settings, executor, upload: bool) -> JSONResponse:
+    run, _ = await _accept(request, who, settings, executor, sync=True, upload=upload)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.sync_time_limit + settings.kill_grace_seconds + 20
 
     def load(final: bool) -> tuple[db.Run, dict | None]:
         with db.session(settings.database_url) as s:
             r = s.get(db.Run, run.id)
-            return r, (r.result if final and r.status in db.FINAL else None)
+            doc = r.result if final and r.status in db.FINAL else None
+            return r, (plan_document(r, Result.from_json_dict(doc)) if doc and doc.get("status") in WITH_PLAN else None)
 
     while True:
         current, _ = await run_in_threadpool(load, False)

@@ -49,7 +49,7 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if self.get("/ready")[0] == 200:
+                if self.get("/health")[0] == 200:  # the lifespan (database, workers) has run once it answers
                     return self
             except OSError:
                 pass

@@ -53,7 +53,7 @@ def test_json_nested_100000_deep_is_a_400_not_a_recursion_error(c, path):
 
 def test_deep_options_in_a_multipart_field_are_a_422(c):
     files = [("files", ("products.csv", b"product,holding_cost\nP,1\n", "text/csv"))]
-    body = refused(c.post("/v1/runs", files=files, data={"options": "[" * 100_000}))
+    body = refused(c.post("/v1/runs/upload", files=files, data={"options": "[" * 100_000}))
     located(body, None, None, "options")
 
 
@@ -124,7 +124,7 @@ def test_a_frozen_previous_order_naming_an_unknown_supplier_is_refused_before_th
 
 def test_a_csv_row_with_more_fields_than_the_header_is_refused_with_its_row(c):
     files = [("files", ("products.csv", b"product,unit_volume,holding_cost\nP,1,1\nQ,1,1,0,9,9,9\n", "text/csv"))]
-    body = refused(c.post("/v1/runs", files=files))
+    body = refused(c.post("/v1/runs/upload", files=files))
     assert body["errors"][0]["table"] == "products" and body["errors"][0]["row"] == 2
     assert "7 fields" in body["errors"][0]["message"]
 

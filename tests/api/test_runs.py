@@ -206,20 +206,25 @@ def test_body_limit_413(tmp_path):
 
 def test_multipart_upload_of_csv_files_and_of_a_workbook(client, tmp_path):
     files = [("files", (f.name, f.read_bytes(), "text/csv")) for f in sorted(TINY.glob("*.csv"))]
-    r = client.post("/v1/runs", files=files, data={"options": json.dumps({"mip_gap": 0, "name": "upload"})})
+    r = client.post("/v1/runs/upload", files=files, data={"options": json.dumps({"mip_gap": 0, "name": "upload"})})
     assert r.status_code == 202, r.text
     assert wait(client, r.json()["id"])["profit"] == pytest.approx(577.757319, abs=1e-5)
     book = tmp_path / "tiny.xlsx"
     with pd.ExcelWriter(book) as xw:
         for f in sorted(TINY.glob("*.csv")):
             pd.read_csv(f).to_excel(xw, sheet_name=f.stem, index=False)
-    r = client.post("/v1/runs", files=[("files", ("tiny.xlsx", book.read_bytes(), "application/octet-stream"))])
+    r = client.post("/v1/runs/upload", files=[("files", ("tiny.xlsx", book.read_bytes(), "application/octet-stream"))])
     assert r.status_code == 202
     assert wait(client, r.json()["id"])["profit"] == pytest.approx(577.757319, abs=1e-3)
-    r = client.post("/v1/runs", files=[("files", ("notes.txt", b"hello", "text/plain"))])
+    r = client.post("/v1/runs/upload", files=[("files", ("notes.txt", b"hello", "text/plain"))])
     assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    r = client.post("/v1/runs", files=files, data={"options": "{oops"})
+    r = client.post("/v1/runs/upload", files=files, data={"options": "{oops"})
     assert r.status_code == 422 and r.json()["errors"][0]["column"] == "options"
+    # each operation takes one media type, and says where the other goes
+    r = client.post("/v1/runs", files=files)
+    assert r.status_code == 415 and "/v1/runs/upload" in r.json()["detail"]
+    r = client.post("/v1/runs/upload", json=tiny())
+    assert r.status_code == 415 and r.headers["content-type"].startswith(PROBLEM)
 
 
 def test_health_ready_and_openapi(client):
@@ -229,8 +234,8 @@ def test_health_ready_and_openapi(client):
     spec = client.get("/openapi.json").json()
     for path in ("/v1/runs", "/v1/runs/{run_id}", "/v1/runs/{run_id}/plan", "/v1/runs/{run_id}/input", "/v1/runs/{run_id}/cancel", "/v1/solve", "/v1/validate", "/health", "/ready"):
         assert path in spec["paths"], path
-    body = spec["paths"]["/v1/runs"]["post"]["requestBody"]["content"]
-    assert "multipart/form-data" in body and "application/json" in body
+    assert list(spec["paths"]["/v1/runs"]["post"]["requestBody"]["content"]) == ["application/json"]
+    assert list(spec["paths"]["/v1/runs/upload"]["post"]["requestBody"]["content"]) == ["multipart/form-data"]
     schemas = spec["components"]["schemas"]
     assert schemas["SubmitRun"]["examples"]
 
