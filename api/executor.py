@@ -53,6 +53,7 @@ class Executor:
             "heartbeat_seconds": settings.heartbeat_seconds,
             "startup_seconds": settings.startup_seconds,
             "models_dirs": [str(p) for p in settings.models_dirs()],
+            "solve_nice": settings.solve_nice,
         }
         self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)
         self._dispatcher = threading.Thread(target=self._deliver_forever, name="planner-webhooks", daemon=True)

@@ -12,7 +12,7 @@ from api.auth import KeyStore
 from api.config import Settings, get_settings
 from api.executor import Executor
 from api.problems import BodyLimit, install
-from api.quotas import RateLimiter
+from api.quotas import RateLimiter, SubmissionGate
 from api.routes import plans, runs, system, validation
 from api.routes.common import problem_responses
 from api.schemas import ProblemDetails, SubmitRun
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.keys = KeyStore(settings)
     app.state.rate = RateLimiter(settings.requests_per_second)
+    app.state.gate = SubmissionGate(settings.max_concurrent_submissions, settings.submission_wait_seconds)
     install(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (runs, plans, validation, system):

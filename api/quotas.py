@@ -7,8 +7,10 @@ quotas are counted in the database, so they hold across every process serving it
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
+from contextlib import asynccontextmanager
 import threading
 import time
 
@@ -20,6 +22,7 @@ from api.db import Run, utcnow
 from api.problems import HTTPProblem
 
 WINDOW = 60.0  # seconds of the per-minute submission quota
+RETRY_BUSY = 2  # seconds a submission turned away for lack of a turn is told to wait
 
 
 class RateLimiter:
@@ -57,3 +60,26 @@ def check_run_quota(s: Session, tenant: str, settings: Settings) -> None:
         wait = max(1, math.ceil(WINDOW - (utcnow() - oldest).total_seconds()))
         raise HTTPProblem(429, "Too many runs submitted", f"at most {settings.max_runs_per_minute} runs a minute; retry after {wait} s",
                           headers={"Retry-After": str(wait)})
+
+
+class SubmissionGate:
+    """At most ``limit`` submissions read and checked at once in this process; the next ones wait
+    their turn for ``wait`` seconds, then get 503 with Retry-After. Under more submissions than
+    the machine can check, the service answers fast and keeps its memory, instead of holding
+    every body it was sent (benchmarks/LOAD.md)."""
+
+    def __init__(self, limit: int, wait: float):
+        self._slots = asyncio.Semaphore(limit)
+        self.wait = wait
+
+    @asynccontextmanager
+    async def turn(self):
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self.wait)
+        except TimeoutError:
+            raise HTTPProblem(503, "Busy", f"the service is checking as many submissions as it can; retry after {RETRY_BUSY} s",
+                              headers={"Retry-After": str(RETRY_BUSY)}) from None
+        try:
+            yield
+        finally:
+            self._slots.release()

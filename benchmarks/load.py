@@ -12,11 +12,13 @@ server that falls behind is charged for the wait):
 
 1. status reads, ``GET /v1/runs/{id}`` of a running run, 20 a second for 30 s;
 2. 1 MB submissions, ``POST /v1/runs`` of a valid 200-product instance, 20 a second for 15 s
-   (each is parsed, validated, checked and stored before its 202);
-3. listing, ``GET /v1/runs`` pages at random offsets among 10,000+ runs, 20 a second for 30 s.
+   (each is parsed, validated, checked and stored before its 202), then again at 2 a second;
+3. mixed, as an ERP polls: 20 a second for 30 s, every tenth a 1 MB submission, the rest status reads;
+4. listing, ``GET /v1/runs`` pages at random offsets among 10,000+ runs, 20 a second for 30 s.
 
-Printed per phase: requests, errors (any answer but the expected status), latency p50 / p95 /
-max, and the service process's memory (RSS) at the start and end of the phase and its peak.
+Printed per phase: requests, errors (any answer but the expected status: a submission turned
+away with 503 because the service is checking as many as it can counts as one), latency p50 /
+p95 / max, and the service process's memory (RSS) at the start and end of the phase and its peak.
 """
 
 from __future__ import annotations
@@ -84,17 +86,20 @@ async def phase(client: httpx.AsyncClient, name: str, rate: float, seconds: floa
     t0 = loop.time() + 0.1
     latencies, errors, memory = [], [], [rss_mb(pid)]
 
+    kinds: dict[str, list[float]] = {}
+
     async def one(i: int) -> None:
         at = t0 + i / rate
         await asyncio.sleep(max(0.0, at - loop.time()))
         method, path, kw = make(i)
         try:
             r = await client.request(method, path, **kw)
-            if r.status_code != expect:
+            if r.status_code != (expect[method] if isinstance(expect, dict) else expect):
                 errors.append(f"{r.status_code} {r.text[:200]}")
         except httpx.HTTPError as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         latencies.append(loop.time() - at)
+        kinds.setdefault(method, []).append(loop.time() - at)
 
     async def watch() -> None:
         while loop.time() < t0 + seconds:
@@ -107,12 +112,19 @@ async def phase(client: httpx.AsyncClient, name: str, rate: float, seconds: floa
     q = lambda p: latencies[min(len(latencies) - 1, int(p * len(latencies)))]  # noqa: E731
     out = {"phase": name, "requests": len(latencies), "rate": rate, "errors": len(errors), "p50_ms": q(0.50) * 1e3, "p95_ms": q(0.95) * 1e3,
            "max_ms": latencies[-1] * 1e3, "rss_start": memory[0], "rss_end": memory[-1], "rss_peak": max(memory), "first_errors": errors[:3]}
+    if len(kinds) > 1:  # a mixed phase: each kind of request on its own too
+        for method, values in sorted(kinds.items()):
+            values.sort()
+            out[f"p95_ms_{method}"] = values[min(len(values) - 1, int(0.95 * len(values)))] * 1e3
+            out[f"n_{method}"] = len(values)
     print(f"{name:<34} {out['requests']:>5} req  {out['errors']:>3} errors  p50 {out['p50_ms']:7.1f} ms  p95 {out['p95_ms']:7.1f} ms  "
           f"max {out['max_ms']:7.1f} ms  RSS {out['rss_start']:.0f} -> {out['rss_end']:.0f} MB (peak {out['rss_peak']:.0f})", flush=True)
+    for e in sorted(set(errors))[:3]:
+        print(f"    e.g. {e}", flush=True)
     return out
 
 
-async def measure(base: str, pid: int, rate: float, read_s: float, submit_s: float, list_s: float) -> tuple[list[dict], dict]:
+async def measure(base: str, pid: int, rate: float, submit_rate: float, read_s: float, submit_s: float, list_s: float) -> tuple[list[dict], dict]:
     headers = {"X-API-Key": KEY}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=httpx.Limits(max_connections=200)) as client:
         solving = []
@@ -131,8 +143,12 @@ async def measure(base: str, pid: int, rate: float, read_s: float, submit_s: flo
         print(f"two solves running; submission body {len(body) / 1e6:.2f} MB; {STORED:,} runs stored", flush=True)
         results = [
             await phase(client, "status reads (GET /v1/runs/{id})", rate, read_s, lambda i: ("GET", f"/v1/runs/{solving[i % 2]}", {}), 200, pid),
-            await phase(client, "1 MB submissions (POST /v1/runs)", rate, submit_s,
-                        lambda i: ("POST", "/v1/runs", {"content": body, "headers": {"content-type": "application/json"}}), 202, pid),
+            *[await phase(client, f"1 MB submissions at {r:g}/s (POST /v1/runs)", r, submit_s,
+                          lambda i: ("POST", "/v1/runs", {"content": body, "headers": {"content-type": "application/json"}}), 202, pid)
+              for r in (rate, submit_rate)],
+            await phase(client, "mixed: 9 status reads to 1 MB submission", rate, read_s,
+                        lambda i: ("POST", "/v1/runs", {"content": body, "headers": {"content-type": "application/json"}}) if i % 10 == 9
+                        else ("GET", f"/v1/runs/{solving[i % 2]}", {}), {"GET": 200, "POST": 202}, pid),
             await phase(client, "listing (GET /v1/runs?offset=)", rate, list_s,
                         lambda i: ("GET", f"/v1/runs?limit=20&offset={random.randrange(0, STORED - 20)}", {}), 200, pid),
         ]
@@ -157,12 +173,14 @@ def report(results: list[dict], context: dict, args) -> str:
         f"machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}.",
         f"A real `planner serve` (uvicorn, SQLite) on loopback with {STORED:,} stored runs; both solve slots held by 200-product "
         f"instances solved to a zero gap ({context['solves_still_running']} of 2 still running at the end). Open-loop load at "
-        f"{args.rate:g} requests a second per phase; latency counted from each request's scheduled moment. RSS is the service process's.",
+        f"{args.rate:g} requests a second per phase (submissions also at {args.submit_rate:g}); latency counted from each request's scheduled moment. RSS is the service process's.",
         "",
         "| phase | requests | errors | p50 ms | p95 ms | max ms | RSS start → end (peak) MB |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if "p95_ms_POST" in r:
+            r["phase"] += f" (p95: {r['n_GET']} reads {r['p95_ms_GET']:.1f} ms, {r['n_POST']} submissions {r['p95_ms_POST']:.1f} ms)"
         lines.append(f"| {r['phase']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['max_ms']:.1f} | "
                      f"{r['rss_start']:.0f} → {r['rss_end']:.0f} ({r['rss_peak']:.0f}) |")
     return "\n".join(lines) + "\n"
@@ -171,6 +189,7 @@ def report(results: list[dict], context: dict, args) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--submit-rate", type=float, default=2.0, help="a second submission phase at this rate (what the machine sustains)")
     ap.add_argument("--read-seconds", type=float, default=30.0)
     ap.add_argument("--submit-seconds", type=float, default=15.0)
     ap.add_argument("--list-seconds", type=float, default=30.0)
@@ -195,7 +214,7 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        results, context = asyncio.run(measure(base, server.pid, args.rate, args.read_seconds, args.submit_seconds, args.list_seconds))
+        results, context = asyncio.run(measure(base, server.pid, args.rate, args.submit_rate, args.read_seconds, args.submit_seconds, args.list_seconds))
     finally:
         os.killpg(server.pid, signal.SIGKILL)  # the service and its solve processes
         server.wait(10)

@@ -27,8 +27,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     why = {400: "Malformed request body", 401: "No or an unknown API key", 403: "The key lacks the scope", 404: "No such run (for this tenant)",
            409: "The run is not in a state for this", 413: "Request body too large", 415: "A body of another media type than the operation takes",
            422: "Invalid request, data or options: one entry per problem", 429: "Over a quota: retry after Retry-After seconds",
-           503: "Not finished in time, or not ready"}
+           503: "Busy (retry after Retry-After seconds), or not finished in time"}
     headers = {429: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+               503: {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
                401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}}
     return {s: {"description": why.get(s, "Error"), "content": {MEDIA: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
                 **({"headers": headers[s]} if s in headers else {})}

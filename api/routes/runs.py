@@ -43,7 +43,7 @@ ACCEPTED = {"Location": {"description": "The run", "schema": {"type": "string"}}
             "Retry-After": {"description": "Seconds before polling it", "schema": {"type": "integer"}}}
 SUBMIT_RESPONSES = {202: {"description": "Accepted and stored: the run, queued", "headers": ACCEPTED},
                     200: {"model": RunOut, "description": "The run this Idempotency-Key already made", "headers": ACCEPTED},
-                    **problem_responses(*AUTH, *BODY, 422)}
+                    **problem_responses(*AUTH, *BODY, 422, 503)}
 SOLVE_RESPONSES = {200: {"description": "The run and its plan", "content": {"application/json": {"schema": {
                        "type": "object", "required": ["run", "plan"],
                        "properties": {"run": {"$ref": "#/components/schemas/RunOut"}, "plan": {"anyOf": [{"$ref": "#/components/schemas/PlanOut"}, {"type": "null"}]}}}}}},
@@ -51,10 +51,16 @@ SOLVE_RESPONSES = {200: {"description": "The run and its plan", "content": {"app
 
 
 async def _accept(request: Request, who: Principal, settings: Settings, executor, sync: bool = False, upload: bool = False) -> tuple[db.Run, bool]:
-    """Validate, store (committed before answering) and submit one run; honours Idempotency-Key."""
+    """Validate, store (committed before answering) and submit one run, in its turn (the body is
+    read only then); honours Idempotency-Key."""
     key = request.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise HTTPProblem(400, "Invalid Idempotency-Key", "1 to 200 printable ASCII characters, such as a UUID")
+    async with request.app.state.gate.turn():
+        return await _accept_in_turn(request, who, settings, executor, key, sync, upload)
+
+
+async def _accept_in_turn(request: Request, who: Principal, settings: Settings, executor, key: str | None, sync: bool, upload: bool) -> tuple[db.Run, bool]:
     raw, options = await read_submission(request, upload)
     options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit

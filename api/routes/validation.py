@@ -16,21 +16,22 @@ router = APIRouter(prefix="/v1", tags=["validation"])
 
 
 @router.post("/validate", response_model=ValidationOut, openapi_extra=JSON_BODY, summary="Validate an instance without solving (JSON)",
-             responses=problem_responses(*AUTH, *BODY, 422))
+             responses=problem_responses(*AUTH, *BODY, 422, 503))
 async def validate_instance(request: Request, who: Reader, settings: SettingsDep):
     """The validator's full report (the same messages as `planner validate`); 200 whether or not the data is valid."""
     return await _report(request, who, settings, upload=False)
 
 
 @router.post("/validate/upload", response_model=ValidationOut, openapi_extra=UPLOAD_BODY, summary="Validate uploaded files without solving",
-             responses=problem_responses(*AUTH, *BODY, 422))
+             responses=problem_responses(*AUTH, *BODY, 422, 503))
 async def validate_upload(request: Request, who: Reader, settings: SettingsDep):
     """As `POST /v1/validate`, with the tables uploaded as files."""
     return await _report(request, who, settings, upload=True)
 
 
 async def _report(request: Request, who, settings, upload: bool) -> ValidationOut:
-    raw, options = await read_submission(request, upload)
-    options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
-    report, errors = await run_in_threadpool(submission_problems, raw, options, settings.models_dirs(), found)
+    async with request.app.state.gate.turn():  # as heavy as a submission: it waits its turn like one
+        raw, options = await read_submission(request, upload)
+        options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
+        report, errors = await run_in_threadpool(submission_problems, raw, options, settings.models_dirs(), found)
     return ValidationOut(valid=not errors, errors=errors, warnings=problem_items(report.warnings))

@@ -3,8 +3,10 @@ from the outbox with retries, quotas, and the queue's order (priority, then acce
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
 import threading
 import time
 import uuid
@@ -17,6 +19,8 @@ from sqlalchemy import select
 from api import db, states, webhooks
 from api.config import Settings
 from api.main import create_app
+from api.problems import HTTPProblem
+from api.quotas import SubmissionGate
 from tests.api.conftest import demo_body, tiny, wait
 from tests.api.test_postgres import REASON as PG_DOWN
 from tests.api.test_postgres import URL as PG_URL
@@ -212,3 +216,37 @@ def test_the_queue_runs_higher_priority_first_then_the_oldest_accepted(tmp_path)
         for run_id in (new["id"], urgent["id"], old_id):
             started[run_id] = wait(c, run_id, timeout=180)["started_at"]
         assert sorted(started, key=started.get) == [urgent["id"], old_id, new["id"]], started
+
+
+def test_submissions_wait_their_turn_and_are_told_to_retry_when_none_comes():
+    gate = SubmissionGate(limit=1, wait=0.2)
+
+    async def scenario():
+        async with gate.turn():  # one submission being checked
+            with pytest.raises(HTTPProblem) as busy:
+                async with gate.turn():
+                    pass
+        async with gate.turn():  # its turn came back
+            pass
+        return busy.value
+
+    busy = asyncio.run(scenario())
+    assert busy.status == 503 and busy.headers["Retry-After"] == "2"
+
+
+def test_solves_run_at_a_lower_priority_than_the_service(tmp_path):
+    c, _, _ = service(f"sqlite:///{tmp_path}/runs.db")
+    with c:
+        run = c.post("/v1/runs", json=demo_body(time_limit=20)).json()
+        wait(c, run["id"], until=("running",))
+        pid = None
+        for _ in range(100):
+            log = c.get(f"/v1/runs/{run['id']}/log").text
+            if "solve process pid" in log:
+                pid = int(log.split("solve process pid ")[1].split()[0])
+                break
+            time.sleep(0.1)
+        nice = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16])
+        c.post(f"/v1/runs/{run['id']}/cancel")
+        wait(c, run["id"])
+    assert nice == 10 and os.getpriority(os.PRIO_PROCESS, 0) == 0
