@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 log = logging.getLogger("planner.api")
 MEDIA = "application/problem+json"
@@ -64,13 +64,14 @@ def install(app: FastAPI) -> None:
 
 
 def _methods(request: Request) -> list[str]:
-    """Every method some route of the app takes at this request's path."""
-    allowed: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)  # PARTIAL: the path matches, the method does not
-        if match != Match.NONE:
-            allowed |= set(getattr(route, "methods", None) or ())
-    return sorted(allowed)
+    """Every method the OpenAPI document gives the request's path (the routers are nested, so
+    this reads the document, which is also what a client compares the Allow header with)."""
+    paths = getattr(request.app.state, "path_methods", None)
+    if paths is None:
+        paths = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in ops))
+                 for path, ops in request.app.openapi().get("paths", {}).items()]
+        request.app.state.path_methods = paths
+    return sorted({m for pattern, methods in paths if pattern.match(request.url.path) for m in methods})
 
 
 class BodyLimit:

@@ -127,3 +127,12 @@ def test_a_client_generated_from_the_openapi_document_submits_polls_and_reads_th
         assert refused.status_code == 422 and refused.parsed.errors[0].table == "demand"
     finally:
         server.stop()
+
+
+def test_a_method_the_path_does_not_take_is_a_405_that_lists_those_it_does(app):
+    c = TestClient(app)  # the fixture's lifespan is running: no second one
+    for method, path, allowed in [("DELETE", "/v1/runs", "GET, POST"), ("PUT", "/v1/runs/any-id", "DELETE, GET"),
+                                  ("GET", "/v1/solve", "POST"), ("POST", "/v1/runs/any-id/log", "GET")]:
+        r = c.request(method, path, headers={"X-API-Key": KEY})
+        assert r.status_code == 405 and r.headers["allow"] == allowed, (method, path, r.headers.get("allow"))
+        assert r.headers["content-type"].startswith("application/problem+json")
