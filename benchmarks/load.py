@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -43,6 +42,7 @@ import httpx
 from sqlalchemy import insert
 
 from api import db
+from benchmarks.machine import machine
 from instances.generator import generate
 
 HERE = Path(__file__).resolve().parent
@@ -161,16 +161,11 @@ async def measure(base: str, pid: int, rate: float, submit_rate: float, read_s: 
 
 
 def report(results: list[dict], context: dict, args) -> str:
-    cpu = "unknown"
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     lines = [
         "# Load benchmark",
         "",
         f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python -m benchmarks.load`; "
-        f"machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}.",
+        f"machine: {machine()}.",
         f"A real `planner serve` (uvicorn, SQLite) on loopback with {STORED:,} stored runs; both solve slots held by 200-product "
         f"instances solved to a zero gap ({context['solves_still_running']} of 2 still running at the end). Open-loop load at "
         f"{args.rate:g} requests a second per phase (submissions also at {args.submit_rate:g}); latency counted from each request's scheduled moment. RSS is the service process's.",

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -34,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 from pyomo.contrib.solver.common.factory import SolverFactory
 
+from benchmarks.machine import machine
 from instances.benchmarks import read_cap
 from instances.generator import generate, write_instance
 from models import build_model, select
@@ -225,16 +224,11 @@ def sync_readme(results_md: str) -> None:
 
 
 def table(results, args, cap: list[dict] | None = None) -> str:
-    cpu = "unknown"
-    try:
-        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     lines = [
         "# Benchmark results",
         "",
         f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python -m benchmarks.run {' '.join(sys.argv[1:]).replace('--write', '').strip()}`.",
-        f"Machine: {os.cpu_count()} cores ({cpu}), {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, Python {platform.python_version()}, {platform.system()}.",
+        f"Machine: {machine()}.",
         "Instances: seeded generator (seed 2026), 13 weeks, 4 segments, 10 suppliers, 3 tiers. Money in the instance's currency; profit is the objective (higher is better); gap = (bound - profit) / profit.",
         "",
         "## Planner route",
