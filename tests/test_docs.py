@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from benchmarks.run import readme_block
-from planner.contract.docs import inputs_markdown, outputs_markdown
+from planner.contract.docs import crm_markdown, inputs_markdown, outputs_markdown
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
@@ -14,6 +14,10 @@ README = (ROOT / "README.md").read_text()
 def test_readme_contract_is_the_schema():
     section = README.split("## The data contract", 1)[1]
     assert inputs_markdown().strip() in section
+
+
+def test_readme_crm_tables_are_the_declarations():
+    assert crm_markdown().strip() in README
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():

@@ -15,11 +15,13 @@ from typing import Annotated, Any, Iterator, Optional
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from instances.generator import generate, write_instance
 from planner import jobs
 from planner.cli import render
 from planner.cli.render import console, err
+from planner.contract.crm import PRESETS, ServeRates, read_crm
 from planner.contract.docs import inputs_markdown, outputs_markdown
 from planner.contract.instance import Instance
 from planner.contract.loading import parse_json, read_orders
@@ -313,6 +315,43 @@ def diff_cmd(
     result = _run(jobs.JobRequest(kind="diff", base=a, other=b))
     _show_diff(result, "KPIs")
     _write(out, None, result)
+
+
+@app.command("customers")
+def customers_cmd(
+    order_lines: Annotated[Path, typer.Argument(help="The CRM's order lines: CSV, XLSX or a JSON array.")],
+    master: Annotated[Path, typer.Option("--master", help="The customer master: CSV, XLSX or a JSON array.")],
+    instance: Annotated[Path, typer.Option("--instance", help="The planning instance (its suppliers' unit costs are the cost of goods).")],
+    mapping: Annotated[Optional[str], typer.Option("--mapping", help=f"The exports' field names: a preset ({', '.join(PRESETS)}) or a JSON mapping file.")] = None,
+    rates: Annotated[Optional[Path], typer.Option("--rates", help='Cost to serve, JSON: {"per_order", "per_line", "per_delivery", "per_return"} in money.')] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for customer_profitability.csv, whale_curve.csv and whale_curve.png.")] = None,
+) -> None:
+    """Profit per customer from its own order history, after the cost of serving it; the whale curve."""
+    try:
+        crm = read_crm(order_lines, master, mapping)
+        serve = ServeRates.model_validate(_json_file(rates, "rates") or {})
+    except ProblemsError as exc:
+        raise _invalid(exc.problems)
+    except ValidationError as exc:
+        raise _invalid([Problem("error", "rates", None, ".".join(str(x) for x in e["loc"]) or None, e["msg"]) for e in exc.errors()])
+    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve)
+    problems = jobs.check(request)
+    if problems:
+        raise _invalid(problems)
+    result = _run(request)
+    profits, curve = result.tables["customer_profitability"], result.tables["whale_curve"]
+    losing = profits[profits["profit"] < 0]
+    shown = ["customer", "orders", "lines", "revenue", "cost_to_serve", "profit"]  # the rest is in the CSV
+    render.table(profits[shown].head(15), f"Most profitable customers (of {len(profits)})")
+    if len(losing):
+        render.table(losing[shown].tail(10), f"Customers who lose money ({len(losing)}): {losing['profit'].sum():,.2f} in all")
+    peak = curve["cumulative_profit"].max()
+    console.print(f"total profit {profits['profit'].sum():,.2f}; the most profitable customers earn up to {peak:,.2f} "
+                  f"({peak / profits['profit'].sum():.0%} of it) before the others give part of it back"
+                  if profits["profit"].sum() > 0 else f"total profit {profits['profit'].sum():,.2f}", highlight=False)
+    _write(out, None, result)
+    if out is not None:
+        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv, whale_curve.png)")
 
 
 @app.command("generate")

@@ -6,6 +6,7 @@ README equal to what these functions return.
 
 from __future__ import annotations
 
+from planner.contract.crm import CRM_OUTPUTS, CRM_TABLES, ServeRates
 from planner.contract.fields import kind, limits, unit_of
 from planner.contract.inputs import TABLES
 from planner.contract.outputs import KPIS, PLAN_TABLES
@@ -43,4 +44,18 @@ def outputs_markdown() -> str:
         out.append(f"| {k.name} | {k.unit} | {k.description} |")
     out.append("")
     out.append("A family of your own that registers a profit term adds a row under the term's name, in money.\n")
+    return "\n".join(out)
+
+
+def crm_markdown() -> str:
+    """The CRM exports' tables (what a column mapping maps onto), the cost-to-serve rates and
+    the customer tables written from them."""
+    out: list[str] = []
+    for name, row in {**CRM_TABLES, "rates": ServeRates, **CRM_OUTPUTS}.items():
+        out.append(f"#### `{name}`\n")
+        out.append("| column | type | unit | range | required | description |\n|---|---|---|---|---|---|")
+        for col, f in row.model_fields.items():
+            req = "yes" if f.is_required() else f"no (default {f.default})" if f.default is not None else "no"
+            out.append(f"| {col} | {kind(f.annotation)} | {unit_of(f)} | {limits(f)} | {req} | {f.description} |")
+        out.append("")
     return "\n".join(out)

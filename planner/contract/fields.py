@@ -7,6 +7,7 @@ messages and the service's schemas read them back with :func:`unit_of` and :func
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pydantic import Field
@@ -26,7 +27,7 @@ def unit_of(info: Any) -> str:
 
 def kind(annotation: Any) -> str:
     """How a column reads to a person: text, number, integer or true/false, '... or blank' when optional."""
-    names = {bool: "true/false", float: "number", int: "integer", str: "text"}
+    names = {bool: "true/false", float: "number", int: "integer", str: "text", dt.date: "date"}
     args = getattr(annotation, "__args__", None)
     if args:  # X | None, or Annotated[X, ...] (whose first argument is X)
         base = [a for a in args if a is not type(None)]

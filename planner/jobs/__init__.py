@@ -30,10 +30,12 @@ import pandas as pd
 
 from models import Family, registry, select
 from planner.analysis.compare import compare_plans
+from planner.analysis.customers import customer_profitability, unit_costs, unknown_products, whale_curve
 from planner.analysis.frontier import frontier
 from planner.analysis.integration import value_of_integration
 from planner.analysis.reasons import tier_reasons
 from planner.analysis.scenario import apply_scenario
+from planner.contract.crm import CrmData, ServeRates
 from planner.contract.instance import Instance
 from planner.contract.problems import Problem, ProblemsError
 from planner.contract.results import Plan, Result
@@ -43,7 +45,7 @@ from planner.solve.duals import shadow_prices
 from planner.solve.highs import Progress, SolveOptions
 from planner.verify import verify_plan
 
-KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify")
+KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify", "customers")
 
 
 @dataclass
@@ -64,6 +66,8 @@ class JobRequest:
     changes: list[dict[str, Any]] | None = None  # scenario: see planner.analysis.scenario
     base: Plan | None = None  # diff; verify: the plan to check
     other: Plan | None = None  # diff
+    crm: CrmData | None = None  # customers: order lines and customer master, read and checked
+    rates: ServeRates | None = None  # customers: activity costs of serving
     progress: Callable[[Progress], None] | None = None  # while HiGHS searches
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
 
@@ -80,6 +84,10 @@ def check(request: JobRequest) -> list[Problem]:
         return [Problem("error", "options", None, "kind", f"unknown job {request.kind!r} (known: {', '.join(KINDS)})")]
     if request.kind == "diff":
         return [] if request.base is not None and request.other is not None else [Problem("error", "options", None, None, "diff needs two plans")]
+    if request.kind == "customers":
+        if request.crm is None or request.instance is None:
+            return [Problem("error", "options", None, None, "customer profitability needs order lines, a customer master and the planning instance")]
+        return unknown_products(request.crm, unit_costs(request.instance))
     problems: list[Problem] = []
     if request.kind == "verify" and request.base is None:
         problems.append(Problem("error", "options", None, None, "verify needs a plan"))
@@ -176,6 +184,11 @@ def _diff(request: JobRequest) -> Result:
     return Result(kind="diff", tables={f"diff_{name}": df for name, df in diff.items()})
 
 
+def _customers(request: JobRequest) -> Result:
+    profits = customer_profitability(request.crm, unit_costs(request.instance), request.rates or ServeRates())
+    return Result(kind="customers", tables={"customer_profitability": profits, "whale_curve": whale_curve(profits)})
+
+
 def _verify(request: JobRequest) -> Result:
     plan = request.base
     check = verify_plan(request.instance, plan.tables, plan.kpis, select(request.model_options, request.models_dirs))
@@ -191,7 +204,7 @@ def families(models_dirs: list[Path] | None = None) -> dict[str, Family]:
 
 _RUNNERS: dict[str, Callable[[JobRequest], Result]] = {
     "solve": _solve, "explain": _solve, "frontier": _frontier, "value_of_integration": _value_of_integration, "scenario": _scenario,
-    "diff": _diff, "verify": _verify,
+    "diff": _diff, "verify": _verify, "customers": _customers,
 }
 
 __all__ = ["KINDS", "JobRequest", "Progress", "check", "families", "run", "scenario_instance"]

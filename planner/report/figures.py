@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # no screen: files only
 import matplotlib.pyplot as plt  # noqa: E402
@@ -92,6 +93,29 @@ def frontier(front: pd.DataFrame) -> plt.Figure:
         ax.legend(fontsize=8)
     a1.set_title("Profit against service")
     a2.set_title("Profit against inventory")
+    fig.tight_layout()
+    return fig
+
+
+def whale(curve: pd.DataFrame) -> plt.Figure:
+    """Cumulative profit against the share of customers, most profitable first."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = [0.0, *(100 * curve["customer_share"])]
+    y = [0.0, *curve["cumulative_profit"]]
+    ax.plot(x, y, color="tab:blue")
+    total = y[-1]
+    ax.axhline(total, color="grey", linestyle="--", linewidth=1, label=f"total profit {total:,.0f}")
+    top = max(range(len(y)), key=y.__getitem__)
+    if y[top] > total:
+        ax.plot([x[top]], [y[top]], marker="o", color="tab:green")
+        ax.annotate(f"{y[top]:,.0f} from the first {x[top]:.0f} % of customers", (x[top], y[top]), textcoords="offset points",
+                    xytext=(8, -14), fontsize=8)
+    ax.set_title("Whale curve: cumulative profit, customers ranked by profit")
+    ax.set_xlabel("customers, most profitable first (%)")
+    ax.set_ylabel("cumulative profit (money)")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 

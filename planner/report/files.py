@@ -13,6 +13,7 @@ frontier                 frontier.csv and frontier.png
 scenario                 the base plan and the scenario's plan in folders of their own, and
                          the differences (diff_*.csv)
 diff                     the differences (diff_*.csv)
+customers                customer_profitability.csv, whale_curve.csv and whale_curve.png
 =======================  =================================================================
 """
 
@@ -31,6 +32,11 @@ def write_result(out: str | Path, inst: Instance | None, result: Result, scenari
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = result.plan
+    if result.kind == "customers":
+        for name, df in result.tables.items():
+            df.to_csv(out / f"{name}.csv", index=False)
+        (out / "whale_curve.png").write_bytes(figures.png(figures.whale(result.tables["whale_curve"])))
+        return out
     if result.kind == "frontier":
         result.tables["frontier"].to_csv(out / "frontier.csv", index=False)
         (out / "frontier.png").write_bytes(figures.png(figures.frontier(result.tables["frontier"])))

@@ -1,0 +1,250 @@
+"""The CRM side as companies export it: order lines and a customer master, declared once.
+
+Exports name their fields their own way (SAP's VBAP, Salesforce's OrderItem, the public
+"Online Retail" data set); a column mapping renames them onto these tables. Presets for
+common shapes are in :data:`PRESETS`; a mapping file (JSON) gives any other:
+``{"order_lines": {"order_id": "InvoiceNo", ...}, "customers": {...}}``.
+
+Quantities may be negative: a cancellation or a return (the "Online Retail" layout books a
+cancelled invoice as ``C536379`` with a negative quantity). They stay in the table as
+returns; :mod:`planner.analysis.customers` charges them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from planner.contract.fields import field
+from planner.contract.inputs import MAX_UNIT_MONEY, MAX_UNITS, Label, Row
+from planner.contract.loading import parse_json, read_csv, read_workbook, records
+from planner.contract.problems import LoadError, Problem
+
+
+class OrderLine(Row):
+    order_id: Label = field("Sales order (invoice) the line belongs to.")
+    customer: Label = field("Customer (CRM account) who ordered.")
+    product: Label = field("Product ordered: a product of the planning instance.")
+    order_date: dt.date = field("Day the order was placed: 2026-03-01 (a time after it is ignored), or 12/1/2010 8:26 (month/day/year, as US exports write it), or 1.12.2010.")
+    quantity: float = field("Units ordered; negative for a cancellation or a return.", "unit", ge=-MAX_UNITS, le=MAX_UNITS)
+    net_unit_price: float = field("Price per unit after discounts.", "money / unit", ge=0, le=MAX_UNIT_MONEY)
+    requested_date: dt.date | None = field("Day the customer asked to receive it.", default=None)
+    delivered_quantity: float | None = field("Units delivered (blank = as ordered).", "unit", ge=0, le=MAX_UNITS, default=None)
+    returned_quantity: float = field("Units of this line sent back later.", "unit", ge=0, le=MAX_UNITS, default=0.0)
+    ship_to: Label | None = field("Delivery address or site: one order to two sites is two deliveries.", default=None)
+
+    @field_validator("order_date", "requested_date", mode="before")
+    @classmethod
+    def _day(cls, value: Any) -> Any:
+        # exports write a date with a time ("12/1/2010 8:26", "2010-12-01 08:26:00"); the day is what counts
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, str):
+            value = value.strip()
+            for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y", "%d.%m.%Y %H:%M"):
+                try:
+                    return dt.datetime.strptime(value, fmt).date()
+                except ValueError:
+                    continue
+            raise ValueError(f"not a date: {value!r} (write 2026-03-01)")
+        return value
+
+
+class CustomerRecord(Row):
+    customer: Label = field("Customer (CRM account).")
+    name: str | None = field("Customer's name.", default=None, max_length=200)
+    customer_class: Label | None = field("A class the CRM already keeps (A, B, key account...).", default=None)
+    region: Label | None = field("Region.", default=None)
+    channel: Label | None = field("Sales channel.", default=None)
+
+
+class ServeRates(BaseModel):
+    """Activity-based cost to serve: what each activity costs the company."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    per_order: float = Field(0.0, ge=0, le=MAX_UNIT_MONEY, description="Cost of taking and processing one order.", json_schema_extra={"unit": "money / order"})
+    per_line: float = Field(0.0, ge=0, le=MAX_UNIT_MONEY, description="Cost of picking one order line.", json_schema_extra={"unit": "money / line"})
+    per_delivery: float = Field(0.0, ge=0, le=MAX_UNIT_MONEY, description="Cost of one delivery (an order to one site).", json_schema_extra={"unit": "money / delivery"})
+    per_return: float = Field(0.0, ge=0, le=MAX_UNIT_MONEY, description="Cost of handling one return or cancellation line.", json_schema_extra={"unit": "money / return"})
+
+
+class CustomerProfit(BaseModel):
+    """One row of customer_profitability.csv (formulas in planner.analysis.customers)."""
+
+    customer: str = field("Customer.")
+    orders: int = field("Orders with a line of positive quantity.", "orders")
+    lines: int = field("Lines of positive quantity.", "lines")
+    deliveries: int = field("Distinct (order, ship-to) among them.", "deliveries")
+    return_lines: int = field("Lines with a negative or a returned quantity.", "lines")
+    units: float = field("Units sold less units returned.", "unit")
+    revenue: float = field("Quantity x net unit price over lines of positive quantity.", "money")
+    returns: float = field("Value of what was cancelled or sent back, at its own price.", "money")
+    cost_of_goods: float = field("Net units x the product's lowest supplier unit cost.", "money")
+    cost_to_serve: float = field("per_order x orders + per_line x lines + per_delivery x deliveries + per_return x return lines.", "money")
+    profit: float = field("revenue - returns - cost_of_goods - cost_to_serve.", "money")
+    margin: float | None = field("profit / (revenue - returns); blank without sales.", "fraction")
+    rank: int = field("1 = the most profitable customer.")
+
+
+class WhalePoint(BaseModel):
+    """One row of whale_curve.csv."""
+
+    rank: int = field("Customer's rank by profit.")
+    customer: str = field("Customer.")
+    customer_share: float = field("Share of the customers up to this one.", "fraction 0..1")
+    cumulative_profit: float = field("Profit of the customers up to this one.", "money")
+    cumulative_share_of_total: float | None = field("cumulative_profit / total profit (blank when the total is 0).", "fraction")
+
+
+CRM_TABLES: dict[str, type[Row]] = {"order_lines": OrderLine, "customers": CustomerRecord}
+CRM_OUTPUTS: dict[str, type[BaseModel]] = {"customer_profitability": CustomerProfit, "whale_curve": WhalePoint}
+
+#: Column mappings of common export shapes: contract column -> the export's field.
+PRESETS: dict[str, dict[str, dict[str, str]]] = {
+    "online_retail": {  # the public UCI "Online Retail" transactions
+        "order_lines": {"order_id": "InvoiceNo", "product": "StockCode", "quantity": "Quantity", "order_date": "InvoiceDate",
+                        "net_unit_price": "UnitPrice", "customer": "CustomerID", "ship_to": "Country"},
+        "customers": {"customer": "CustomerID", "region": "Country"},
+    },
+    "sap_sales_items": {  # SAP SD: VBAK (header) joined to VBAP (items)
+        "order_lines": {"order_id": "VBELN", "customer": "KUNNR", "product": "MATNR", "order_date": "ERDAT", "quantity": "KWMENG",
+                        "net_unit_price": "NETPR", "requested_date": "VDATU"},
+        "customers": {"customer": "KUNNR", "name": "NAME1", "region": "REGIO", "channel": "VTWEG", "customer_class": "KLABC"},
+    },
+    "salesforce_order_item": {
+        "order_lines": {"order_id": "OrderId", "customer": "AccountId", "product": "Product2Id", "order_date": "EffectiveDate",
+                        "quantity": "Quantity", "net_unit_price": "UnitPrice"},
+        "customers": {"customer": "Id", "name": "Name", "region": "BillingState", "channel": "Type"},
+    },
+    "odoo_sale_order_line": {
+        "order_lines": {"order_id": "order_id", "customer": "order_partner_id", "product": "product_id", "order_date": "create_date",
+                        "quantity": "product_uom_qty", "net_unit_price": "price_reduce", "delivered_quantity": "qty_delivered"},
+        "customers": {"customer": "id", "name": "name", "region": "country_id", "customer_class": "category_id"},
+    },
+    "dynamics365_sales_order_lines": {
+        "order_lines": {"order_id": "SalesOrderNumber", "customer": "OrderingCustomerAccountNumber", "product": "ItemNumber",
+                        "order_date": "OrderCreationDateTime", "quantity": "OrderedSalesQuantity", "net_unit_price": "SalesPrice",
+                        "requested_date": "RequestedShippingDate", "ship_to": "DeliveryAddressLocationId"},
+        "customers": {"customer": "CustomerAccount", "name": "OrganizationName", "region": "AddressCountryRegionId",
+                      "channel": "SalesDistrict", "customer_class": "CustomerGroupId"},
+    },
+}
+
+
+@dataclass
+class CrmData:
+    """Validated order lines and customer master, one row per line / customer."""
+
+    order_lines: pd.DataFrame
+    customers: pd.DataFrame
+
+
+def load_mapping(mapping: str | Path | dict | None) -> dict[str, dict[str, str]]:
+    """A preset's name, a JSON mapping file, a mapping itself, or None (the export already uses
+    the contract's names)."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, dict):
+        doc = mapping
+    elif str(mapping) in PRESETS:
+        return PRESETS[str(mapping)]
+    else:
+        path = Path(mapping)
+        if not path.is_file():
+            raise LoadError([Problem("error", "mapping", None, None, f"{mapping} is neither a preset ({', '.join(PRESETS)}) nor a mapping file")])
+        doc = parse_json(path.read_bytes(), path.name)
+    problems = []
+    if not isinstance(doc, dict):
+        doc = {}
+        problems.append(Problem("error", "mapping", None, None, 'must be an object {"order_lines": {contract column: export field}, "customers": {...}}'))
+    for table, columns in doc.items():
+        if table not in CRM_TABLES:
+            problems.append(Problem("error", "mapping", None, table, f"unknown table (known: {', '.join(CRM_TABLES)})"))
+        elif not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+            problems.append(Problem("error", "mapping", None, table, "must map contract columns to the export's field names"))
+        else:
+            for column in columns:
+                if column not in CRM_TABLES[table].model_fields:
+                    problems.append(Problem("error", "mapping", None, f"{table}.{column}", f"not a column of {table} (columns: {', '.join(CRM_TABLES[table].model_fields)})"))
+    if problems:
+        raise LoadError(problems)
+    return doc
+
+
+def _export_name(mapping: dict[str, str], column: str) -> str:
+    """The export's field for a contract column, as the readers give it (lower case)."""
+    return mapping.get(column, column).strip().lower()
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        sheets = read_workbook(path, path.name)
+        return next(iter(sheets.values()), [])
+    if suffix == ".json":
+        doc = parse_json(path.read_bytes(), path.name)
+        if not isinstance(doc, list):
+            raise LoadError([Problem("error", path.name, None, None, "must be an array of row objects")])
+        return records(pd.DataFrame(doc))
+    return read_csv(path, path.name)
+
+
+def _rows(table: str, path: Path, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """One table read from an export, renamed by its mapping and validated row by row; problems
+    name the file, its row (1 = the first line after the header) and the export's own column."""
+    if not path.is_file():
+        return None, [Problem("error", path.name, None, None, "no such file")]
+    rows = _read_rows(path)
+    model = CRM_TABLES[table]
+    to_export = {c: _export_name(mapping, c) for c in model.model_fields}
+    from_export = {e: c for c, e in to_export.items()}
+    present = set().union(*(r.keys() for r in rows)) if rows else set()
+    problems = [Problem("error", path.name, None, to_export[c], f"column for {table}.{c} is missing (map it, or name it {c})")
+                for c, f in model.model_fields.items() if f.is_required() and to_export[c] not in present]
+    if problems:
+        return None, problems
+    good, numbers = [], []
+    for number, raw in enumerate(rows, start=1):
+        data = {from_export[k]: v for k, v in raw.items() if k in from_export and v is not None}
+        try:
+            good.append(model.model_validate(data).model_dump())
+            numbers.append(number)
+        except ValidationError as exc:
+            for e in exc.errors():
+                column = to_export.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else None
+                problems.append(Problem("error", path.name, number, column, e["msg"].removeprefix("Value error, ")))
+    return pd.DataFrame(good, columns=list(model.model_fields), index=numbers), problems
+
+
+def read_crm(order_lines: str | Path, customers: str | Path, mapping: str | Path | dict | None = None) -> CrmData:
+    """Order lines and the customer master from their exports (CSV, XLSX or a JSON array),
+    checked: every problem at once, located by file, row and the export's column. Every
+    customer of an order line must be in the master."""
+    cols = load_mapping(mapping)
+    lines, problems = _rows("order_lines", Path(order_lines), cols.get("order_lines", {}))
+    master, more = _rows("customers", Path(customers), cols.get("customers", {}))
+    problems += more
+    if master is not None:
+        for i in master.index[master.duplicated("customer")]:
+            problems.append(Problem("error", Path(customers).name, int(i), _export_name(cols.get("customers", {}), "customer"),
+                                    f"customer {master.at[i, 'customer']!r} appears twice"))
+    if lines is not None and master is not None:
+        known = set(master["customer"])
+        column = _export_name(cols.get("order_lines", {}), "customer")
+        for i, c in zip(lines.index, lines["customer"]):
+            if c not in known:
+                problems.append(Problem("error", Path(order_lines).name, int(i), column, f"customer {c!r} is not in the customer master"))
+    if problems:
+        raise LoadError(problems)
+    return CrmData(order_lines=lines, customers=master)
+
+
+def mapping_json(name: str) -> str:
+    """A preset as a mapping file would hold it (to start one's own from)."""
+    return json.dumps(PRESETS[name], indent=2)

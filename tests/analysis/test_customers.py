@@ -1,0 +1,125 @@
+"""Profit per customer from its own order history, after the cost of serving it (issue 16, parts 1-2)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner import jobs
+from planner.analysis.customers import customer_profitability, unit_costs, whale_curve
+from planner.cli import app
+from planner.contract.crm import PRESETS, ServeRates, read_crm
+from planner.contract.problems import LoadError
+from planner.contract.validation import load_instance
+from tests.conftest import TINY
+
+RATES = ServeRates(per_order=10, per_line=2, per_delivery=5, per_return=8)
+
+
+def write(path, rows):
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def history(tmp_path):
+    """Big orders twice, 100 units a line; Small orders ten times one unit and sends one back;
+    Idle is in the master and ordered nothing."""
+    lines = [{"order_id": f"B{i}", "customer": "Big", "product": "P", "order_date": f"2026-01-0{i}", "quantity": 100, "net_unit_price": 12} for i in (1, 2)]
+    lines += [{"order_id": f"S{i}", "customer": "Small", "product": "P", "order_date": f"2026-02-{i + 10}", "quantity": 1, "net_unit_price": 12} for i in range(10)]
+    lines.append({"order_id": "CS3", "customer": "Small", "product": "P", "order_date": "2026-02-20", "quantity": -1, "net_unit_price": 12})
+    master = [{"customer": c, "name": f"{c} Ltd"} for c in ("Big", "Small", "Idle")]
+    return write(tmp_path / "order_lines.csv", lines), write(tmp_path / "customers.csv", master)
+
+
+def test_profit_per_customer_by_hand_and_the_customer_who_loses_money(history):
+    crm = read_crm(*history)
+    inst = load_instance(TINY)
+    assert unit_costs(inst) == {"P": 4.0}  # the lowest of Fast (10) and Slow (4)
+    out = customer_profitability(crm, unit_costs(inst), RATES).set_index("customer")
+    big, small, idle = out.loc["Big"], out.loc["Small"], out.loc["Idle"]
+    # Big: 2,400 revenue, 200 x 4 of goods, 2 orders x 10 + 2 lines x 2 + 2 deliveries x 5 to serve
+    assert (big["revenue"], big["cost_of_goods"], big["cost_to_serve"], big["profit"]) == (2400, 800, 34, 1566)
+    # Small: 120 revenue, one unit back (12), 9 x 4 of goods, 10 orders, 10 lines, 10 deliveries, 1 return
+    assert (small["revenue"], small["returns"], small["cost_of_goods"], small["cost_to_serve"]) == (120, 12, 36, 178)
+    assert small["profit"] == -106 and small["orders"] == 10 and small["return_lines"] == 1
+    assert idle["profit"] == 0 and idle["orders"] == 0
+    assert list(out["rank"]) == [1, 2, 3] and list(out.index) == ["Big", "Idle", "Small"]
+
+
+def test_the_whale_curve_rises_above_the_total_and_falls_back_to_it(history):
+    crm = read_crm(*history)
+    profits = customer_profitability(crm, {"P": 4.0}, RATES)
+    curve = whale_curve(profits)
+    assert list(curve["cumulative_profit"]) == [1566, 1566, 1460]
+    assert curve["cumulative_profit"].max() > curve["cumulative_profit"].iloc[-1] == profits["profit"].sum()
+    assert list(curve["customer_share"]) == pytest.approx([1 / 3, 2 / 3, 1])
+
+
+def test_the_online_retail_layout_reads_with_its_preset_and_a_cancellation_is_a_return(tmp_path):
+    lines = tmp_path / "online_retail.csv"
+    lines.write_text(
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,P,WHITE HANGING HEART,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+        "536365,P,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom\n"
+        "C536379,P,Discount,-1,12/1/2010 9:41,27.5,14527,United Kingdom\n"
+        "536380,P,JAM MAKING SET,24,12/1/2010 9:41,1.95,14527,France\n")
+    master = write(tmp_path / "customers.csv", [{"CustomerID": 17850, "Country": "United Kingdom"}, {"CustomerID": 14527, "Country": "France"}])
+    crm = read_crm(lines, master, "online_retail")
+    assert list(crm.order_lines["customer"]) == ["17850", "17850", "14527", "14527"]
+    assert str(crm.order_lines["order_date"].iloc[0]) == "2010-12-01"
+    out = customer_profitability(crm, {"P": 1.0}, RATES).set_index("customer")
+    assert out.loc["17850", "orders"] == 1 and out.loc["17850", "lines"] == 2 and out.loc["17850", "deliveries"] == 1
+    assert out.loc["14527", "returns"] == 27.5 and out.loc["14527", "return_lines"] == 1 and out.loc["14527", "units"] == 23
+    assert set(PRESETS) >= {"online_retail", "sap_sales_items", "salesforce_order_item", "odoo_sale_order_line", "dynamics365_sales_order_lines"}
+
+
+def test_bad_exports_are_located_errors_naming_file_row_and_their_own_column(tmp_path):
+    lines = tmp_path / "lines.csv"
+    lines.write_text(
+        "InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "1,P,6,12/1/2010 8:26,2.55,A,UK\n"
+        "2,P,6,yesterday,2.55,A,UK\n"
+        "3,P,6,12/1/2010 8:26,-2,A,UK\n"
+        "4,P,6,12/1/2010 8:26,2,Ghost,UK\n")
+    master = write(tmp_path / "master.csv", [{"CustomerID": "A"}])
+    with pytest.raises(LoadError) as exc:
+        read_crm(lines, master, "online_retail")
+    found = {(p.table, p.row, p.column) for p in exc.value.problems}
+    assert found == {("lines.csv", 2, "invoicedate"), ("lines.csv", 3, "unitprice"), ("lines.csv", 4, "customerid")}
+    assert any("not a date: 'yesterday'" in p.message for p in exc.value.problems)
+    with pytest.raises(LoadError) as exc:  # the export's own names without a mapping
+        read_crm(lines, master)
+    assert ("lines.csv", None, "order_id") in {(p.table, p.row, p.column) for p in exc.value.problems}
+    with pytest.raises(LoadError, match="neither a preset"):
+        read_crm(lines, master, "no_such_preset")
+
+
+def test_a_product_the_supply_side_does_not_know_is_refused_before_anything_is_computed(history, tmp_path):
+    lines, master = history
+    rows = pd.read_csv(lines)
+    rows.loc[3, "product"] = "Q"
+    rows.to_csv(lines, index=False)
+    request = jobs.JobRequest(kind="customers", instance=load_instance(TINY), crm=read_crm(lines, master), rates=RATES)
+    [problem] = jobs.check(request)
+    assert (problem.table, problem.row, problem.column) == ("order_lines", 4, "product") and "'Q'" in problem.message
+
+
+def test_the_command_line_writes_the_table_the_curve_and_its_picture(history, tmp_path):
+    lines, master = history
+    rates = tmp_path / "rates.json"
+    rates.write_text(json.dumps(RATES.model_dump()))
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--rates", str(rates), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Customers who lose money (1)" in r.output and "Small" in r.output
+    table = pd.read_csv(out / "customer_profitability.csv")
+    assert table["profit"].sum() == 1460 and (out / "whale_curve.csv").exists()
+    assert (out / "whale_curve.png").read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "bad-out"
+    rates.write_text('{"per_order": -1}')
+    r = CliRunner().invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--rates", str(rates), "--out", str(bad)])
+    assert r.exit_code == 2 and "per_order" in r.output and "Traceback" not in r.output and not bad.exists()
