@@ -68,10 +68,13 @@ def _methods(request: Request) -> list[str]:
     this reads the document, which is also what a client compares the Allow header with)."""
     paths = getattr(request.app.state, "path_methods", None)
     if paths is None:
-        paths = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in ops))
+        paths = [(path.count("{"), re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"), sorted(m.upper() for m in ops))
                  for path, ops in request.app.openapi().get("paths", {}).items()]
         request.app.state.path_methods = paths
-    return sorted({m for pattern, methods in paths if pattern.match(request.url.path) for m in methods})
+    matches = [(params, methods) for params, pattern, methods in paths if pattern.match(request.url.path)]
+    # the most literal path owns the URL: /v1/runs/upload, not /v1/runs/{run_id}
+    fewest = min((params for params, _ in matches), default=0)
+    return sorted({m for params, methods in matches if params == fewest for m in methods})
 
 
 class BodyLimit:
