@@ -21,7 +21,7 @@ from instances.generator import generate, write_instance
 from planner import jobs
 from planner.cli import render
 from planner.cli.render import console, err
-from planner.contract.crm import PRESETS, ServeRates, read_crm
+from planner.contract.crm import PRESETS, ServeRates, read_assignment, read_crm
 from planner.contract.docs import inputs_markdown, outputs_markdown
 from planner.contract.instance import Instance
 from planner.contract.loading import parse_json, read_orders
@@ -324,17 +324,24 @@ def customers_cmd(
     instance: Annotated[Path, typer.Option("--instance", help="The planning instance (its suppliers' unit costs are the cost of goods).")],
     mapping: Annotated[Optional[str], typer.Option("--mapping", help=f"The exports' field names: a preset ({', '.join(PRESETS)}) or a JSON mapping file.")] = None,
     rates: Annotated[Optional[Path], typer.Option("--rates", help='Cost to serve, JSON: {"per_order", "per_line", "per_delivery", "per_return"} in money.')] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for customer_profitability.csv, whale_curve.csv and whale_curve.png.")] = None,
+    segments: Annotated[str, typer.Option("--segments", help="abc (classes by cumulative profit), class (the master's customer_class), or an edited customer_segments.csv.")] = "abc",
+    cutoffs: Annotated[str, typer.Option("--cutoffs", help="ABC cut-offs of cumulative profit, e.g. 0.8,0.95 (A, B, C) or 0.5,0.8,0.95 (A-D).")] = "0.8,0.95",
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the customer tables, the whale curve and the segments and customers tables of the planning contract.")] = None,
 ) -> None:
-    """Profit per customer from its own order history, after the cost of serving it; the whale curve."""
+    """Profit per customer from its own order history, after the cost of serving it; the whale
+    curve; segments from profitability, written as tables of the planning contract."""
     try:
         crm = read_crm(order_lines, master, mapping)
         serve = ServeRates.model_validate(_json_file(rates, "rates") or {})
+        segmentation = segments if segments in ("abc", "class") else read_assignment(Path(segments), set(crm.customers["customer"]))
+        cuts = tuple(float(c) for c in cutoffs.split(","))
     except ProblemsError as exc:
         raise _invalid(exc.problems)
     except ValidationError as exc:
         raise _invalid([Problem("error", "rates", None, ".".join(str(x) for x in e["loc"]) or None, e["msg"]) for e in exc.errors()])
-    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve)
+    except (OSError, ValueError) as exc:
+        raise _invalid([Problem("error", "options", None, "segments" if isinstance(exc, OSError) else "cutoffs", str(exc))])
+    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve, segmentation=segmentation, cutoffs=cuts)
     problems = jobs.check(request)
     if problems:
         raise _invalid(problems)
@@ -349,9 +356,11 @@ def customers_cmd(
     console.print(f"total profit {profits['profit'].sum():,.2f}; the most profitable customers earn up to {peak:,.2f} "
                   f"({peak / profits['profit'].sum():.0%} of it) before the others give part of it back"
                   if profits["profit"].sum() > 0 else f"total profit {profits['profit'].sum():,.2f}", highlight=False)
+    render.table(result.tables["segment_summary"], "Segments")
     _write(out, None, result)
     if out is not None:
-        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv, whale_curve.png)")
+        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv and customers.csv for the "
+                      "planning instance, customer_segments.csv to edit and give back with --segments)")
 
 
 @app.command("generate")

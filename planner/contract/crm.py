@@ -245,6 +245,27 @@ def read_crm(order_lines: str | Path, customers: str | Path, mapping: str | Path
     return CrmData(order_lines=lines, customers=master)
 
 
+def read_assignment(path: Path, known: set[str]) -> pd.Series:
+    """An edited customer_segments.csv given back: customer -> segment, every customer once."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = [Problem("error", path.name, None, c, "column is missing") for c in ("customer", "segment") if c not in df.columns]
+    if problems:
+        raise LoadError(problems)
+    for i, (c, s) in enumerate(zip(df["customer"], df["segment"]), start=1):
+        if c not in known:
+            problems.append(Problem("error", path.name, i, "customer", f"customer {c!r} is not in the customer master"))
+        elif not s.strip():
+            problems.append(Problem("error", path.name, i, "segment", "no segment given"))
+    for i in df.index[df.duplicated("customer")]:
+        problems.append(Problem("error", path.name, int(i) + 1, "customer", f"customer {df.at[i, 'customer']!r} appears twice"))
+    missing = sorted(known - set(df["customer"]))
+    if missing:
+        problems.append(Problem("error", path.name, None, "customer", f"{len(missing)} customer(s) of the master have no segment, e.g. {missing[0]!r}"))
+    if problems:
+        raise LoadError(problems)
+    return pd.Series(df["segment"].str.strip().to_numpy(), index=df["customer"].to_numpy(), name="segment")
+
+
 def mapping_json(name: str) -> str:
     """A preset as a mapping file would hold it (to start one's own from)."""
     return json.dumps(PRESETS[name], indent=2)

@@ -31,6 +31,7 @@ import pandas as pd
 from models import Family, registry, select
 from planner.analysis.compare import compare_plans
 from planner.analysis.customers import customer_profitability, unit_costs, unknown_products, whale_curve
+from planner.analysis.segments import DEFAULT_CUTOFFS, abc_classes, kept_classes, segment_tables
 from planner.analysis.frontier import frontier
 from planner.analysis.integration import value_of_integration
 from planner.analysis.reasons import tier_reasons
@@ -68,6 +69,8 @@ class JobRequest:
     other: Plan | None = None  # diff
     crm: CrmData | None = None  # customers: order lines and customer master, read and checked
     rates: ServeRates | None = None  # customers: activity costs of serving
+    segmentation: str | pd.Series = "abc"  # customers: "abc" (by profit), "class" (the master's), or customer -> segment given
+    cutoffs: tuple[float, ...] = DEFAULT_CUTOFFS  # customers: ABC cut-offs of cumulative profit
     progress: Callable[[Progress], None] | None = None  # while HiGHS searches
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
 
@@ -87,7 +90,14 @@ def check(request: JobRequest) -> list[Problem]:
     if request.kind == "customers":
         if request.crm is None or request.instance is None:
             return [Problem("error", "options", None, None, "customer profitability needs order lines, a customer master and the planning instance")]
-        return unknown_products(request.crm, unit_costs(request.instance))
+        problems = unknown_products(request.crm, unit_costs(request.instance))
+        if isinstance(request.segmentation, str) and request.segmentation not in ("abc", "class"):
+            problems.append(Problem("error", "options", None, "segments", f"abc, class or a file of customer segments (got {request.segmentation!r})"))
+        try:
+            abc_classes(pd.DataFrame(columns=["customer", "profit", "rank"]), request.cutoffs)
+        except ValueError as exc:
+            problems.append(Problem("error", "options", None, "cutoffs", str(exc)))
+        return problems
     problems: list[Problem] = []
     if request.kind == "verify" and request.base is None:
         problems.append(Problem("error", "options", None, None, "verify needs a plan"))
@@ -186,7 +196,12 @@ def _diff(request: JobRequest) -> Result:
 
 def _customers(request: JobRequest) -> Result:
     profits = customer_profitability(request.crm, unit_costs(request.instance), request.rates or ServeRates())
-    return Result(kind="customers", tables={"customer_profitability": profits, "whale_curve": whale_curve(profits)})
+    if isinstance(request.segmentation, pd.Series):
+        segment_of = request.segmentation
+    else:
+        segment_of = kept_classes(request.crm) if request.segmentation == "class" else abc_classes(profits, request.cutoffs)
+    return Result(kind="customers", tables={"customer_profitability": profits, "whale_curve": whale_curve(profits),
+                                            **segment_tables(profits, segment_of)})
 
 
 def _verify(request: JobRequest) -> Result:

@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from planner import jobs
 from planner.analysis.customers import customer_profitability, unit_costs, whale_curve
+from planner.analysis.segments import abc_classes, segment_tables
 from planner.cli import app
 from planner.contract.crm import PRESETS, ServeRates, read_crm
+from planner.contract.inputs import Customer, Segment
 from planner.contract.problems import LoadError
 from planner.contract.validation import load_instance
 from tests.conftest import TINY
@@ -123,3 +125,55 @@ def test_the_command_line_writes_the_table_the_curve_and_its_picture(history, tm
     rates.write_text('{"per_order": -1}')
     r = CliRunner().invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--rates", str(rates), "--out", str(bad)])
     assert r.exit_code == 2 and "per_order" in r.output and "Traceback" not in r.output and not bad.exists()
+
+
+def profits_of(values):
+    return pd.DataFrame({"customer": [f"C{i}" for i in range(len(values))], "profit": values, "rank": range(1, len(values) + 1),
+                         "units": [10.0] * len(values), "cost_to_serve": [2.0] * len(values)})
+
+
+def test_abc_classes_by_cumulative_profit_with_the_loss_makers_last():
+    classes = abc_classes(profits_of([50, 30, 10, 5, 5, 0, -10]))
+    # earned before each: 0, 50, 80, 90, 95 % of the positive profit (100); then nothing, a loss
+    assert list(classes) == ["A", "A", "B", "B", "C", "C", "C"]
+    assert list(abc_classes(profits_of([50, 30, 10, 5, 5, 0, -10]), (0.5, 0.8, 0.95))) == ["A", "B", "C", "C", "D", "D", "D"]
+    with pytest.raises(ValueError, match="rise strictly"):
+        abc_classes(profits_of([1]), (0.9, 0.5))
+
+
+def test_segments_are_tables_of_the_planning_contract():
+    profits = profits_of([50, 30, 10, 5, 5, 0, -10]).assign(units=[100.0, 50, 20, 10, 10, 0, 5], cost_to_serve=[10.0, 10, 4, 2, 2, 1, 30])
+    t = segment_tables(profits, abc_classes(profits))
+    seg = t["segments"].set_index("segment")
+    assert seg.at["A", "cost_to_serve"] == pytest.approx(20 / 150, abs=1e-6) and seg.at["C", "cost_to_serve"] == pytest.approx(33 / 15, abs=1e-6)
+    for row in t["segments"].to_dict("records"):
+        Segment.model_validate({k: v for k, v in row.items() if v is not None})
+    for row in t["customers"].to_dict("records"):
+        Customer.model_validate(row)
+    assert "C5" not in set(t["customers"]["customer"])  # no units, no share; still assigned
+    assert t["customer_segments"].set_index("customer").at["C5", "segment"] == "C"
+    assert t["customers"].groupby("segment")["share"].sum().to_dict() == pytest.approx({"A": 1.0, "B": 1.0, "C": 1.0})
+
+
+def test_the_class_the_crm_keeps_can_be_the_segment_and_an_edited_assignment_comes_back(history, tmp_path):
+    lines, master = history
+    m = pd.read_csv(master)
+    m["customer_class"] = ["key", "retail", "retail"]
+    m.to_csv(master, index=False)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    r = runner.invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--segments", "class", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert sorted(pd.read_csv(out / "segments.csv")["segment"]) == ["key", "retail"]
+    edited = pd.read_csv(out / "customer_segments.csv")
+    edited.loc[edited["customer"] == "Small", "segment"] = "key"
+    edited.to_csv(tmp_path / "edited.csv", index=False)
+    r = runner.invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--segments", str(tmp_path / "edited.csv"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    shares = pd.read_csv(out / "customers.csv").set_index("customer")
+    assert shares.at["Small", "segment"] == "key" and shares.at["Big", "share"] + shares.at["Small", "share"] == pytest.approx(1.0)
+    edited[edited["customer"] != "Idle"].assign(customer=lambda d: d["customer"].replace("Big", "Nobody")).to_csv(tmp_path / "bad.csv", index=False)
+    r = runner.invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--segments", str(tmp_path / "bad.csv")])
+    assert r.exit_code == 2 and "'Nobody' is not in the customer master" in r.output and "have no segment" in r.output
+    r = runner.invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--cutoffs", "0.9,0.5"])
+    assert r.exit_code == 2 and "rise strictly" in r.output
