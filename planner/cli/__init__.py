@@ -18,6 +18,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from instances.generator import generate, write_instance
+from instances.order_history import generate_for_instance, write_orders
 from planner import jobs
 from planner.cli import render
 from planner.cli.render import console, err
@@ -361,6 +362,22 @@ def customers_cmd(
     if out is not None:
         console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv and customers.csv for the "
                       "planning instance, customer_segments.csv to edit and give back with --segments)")
+
+
+@app.command("generate-orders")
+def generate_orders_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write order_lines.csv, customers.csv and rates.json to.")],
+    instance: Annotated[Path, typer.Option("--instance", help="Instance folder whose products are ordered (CSV files).")] = Path("instances/demo"),
+    customers: Annotated[int, typer.Option("--customers", min=1)] = 500,
+    weeks: Annotated[int, typer.Option("--weeks", min=1)] = 52,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Write a seeded CRM order history (order lines, customer master, demo cost-to-serve rates) for an instance's products."""
+    if not (instance / "products.csv").is_file() or not (instance / "demand.csv").is_file():
+        raise _invalid([Problem("error", None, None, None, f"{instance} is not an instance folder with products.csv and demand.csv")])
+    tables = generate_for_instance(instance, customers=customers, weeks=weeks, seed=seed)
+    write_orders(tables, out)
+    console.print(f"order history written to {out} ({len(tables['order_lines']):,} order lines, {customers} customers, {weeks} weeks, seed {seed})")
 
 
 @app.command("generate")

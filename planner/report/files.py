@@ -13,7 +13,8 @@ frontier                 frontier.csv and frontier.png
 scenario                 the base plan and the scenario's plan in folders of their own, and
                          the differences (diff_*.csv)
 diff                     the differences (diff_*.csv)
-customers                customer_profitability.csv, whale_curve.csv and whale_curve.png
+customers                customer_profitability.csv, whale_curve.csv and .png, segments.csv and
+                         customers.csv (planning contract), customer_segments.csv, segment_summary.csv
 =======================  =================================================================
 """
 

@@ -16,7 +16,8 @@ from planner.contract.crm import PRESETS, ServeRates, read_crm
 from planner.contract.inputs import Customer, Segment
 from planner.contract.problems import LoadError
 from planner.contract.validation import load_instance
-from tests.conftest import TINY
+from instances.order_history import DEMO_RATES, generate_for_instance, write_orders
+from tests.conftest import DEMO, ROOT, TINY
 
 RATES = ServeRates(per_order=10, per_line=2, per_delivery=5, per_return=8)
 
@@ -177,3 +178,36 @@ def test_the_class_the_crm_keeps_can_be_the_segment_and_an_edited_assignment_com
     assert r.exit_code == 2 and "'Nobody' is not in the customer master" in r.output and "have no segment" in r.output
     r = runner.invoke(app, ["customers", str(lines), "--master", str(master), "--instance", str(TINY), "--cutoffs", "0.9,0.5"])
     assert r.exit_code == 2 and "rise strictly" in r.output
+
+
+def test_the_generated_order_history_has_whales_loss_makers_and_returns_and_is_seeded(tmp_path):
+    a = generate_for_instance(DEMO, customers=300, seed=3)
+    b = generate_for_instance(DEMO, customers=300, seed=3)
+    pd.testing.assert_frame_equal(a["order_lines"], b["order_lines"])
+    assert not a["order_lines"].equals(generate_for_instance(DEMO, customers=300, seed=4)["order_lines"])
+    write_orders(a, tmp_path / "crm")
+    crm = read_crm(tmp_path / "crm" / "order_lines.csv", tmp_path / "crm" / "customers.csv")
+    profits = customer_profitability(crm, unit_costs(load_instance(DEMO)), ServeRates(**DEMO_RATES))
+    revenue = profits["revenue"].sort_values(ascending=False)
+    assert revenue.head(len(revenue) // 5).sum() > 0.6 * revenue.sum()  # a fifth of the customers buy most
+    assert (profits["profit"] < 0).sum() >= 0.1 * len(profits)  # the cost to serve makes some lose money
+    curve = whale_curve(profits)
+    assert curve["cumulative_profit"].max() > 1.05 * curve["cumulative_profit"].iloc[-1]
+    assert (crm.order_lines["quantity"] < 0).any() and crm.order_lines["order_id"][crm.order_lines["quantity"] < 0].str.startswith("C").all()
+
+
+def test_the_readme_third_command_runs(tmp_path, monkeypatch):
+    """The README's command, word for word, run in a scratch folder (its paths are relative)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("**Customer profitability from CRM exports.**", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0].strip()
+    commands = [c.strip().removeprefix(".venv/bin/planner ").split() for c in block.split("&&")]
+    assert [c[0] for c in commands] == ["generate-orders", "customers"]
+    (tmp_path / "instances").symlink_to(ROOT / "instances")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for args in commands:
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    assert {"A", "B", "C"} == set(pd.read_csv(tmp_path / "out" / "customers" / "segments.csv")["segment"])
+    assert len(pd.read_csv(tmp_path / "out" / "crm" / "customers.csv")) == 500
+    assert runner.invoke(app, ["generate-orders", str(tmp_path / "x"), "--instance", str(tmp_path)]).exit_code == 2
