@@ -69,6 +69,7 @@ class SegmentLine(OutputRow):
     lost_sale_penalty: float = field("Penalty of the demand lost.", "money")
     tier_net_value: float = field("tier_value - tier_cost of the tier chosen.", "money")
     profit_contribution: float = field("revenue - cost_to_serve - lost_sale_penalty + tier_net_value (before supply costs).", "money")
+    perfect_order_rate: float = field("Share of the segment's demand rows (product, period) served in full.", "fraction 0..1")
 
 
 class SupplierLine(OutputRow):
@@ -171,6 +172,18 @@ KPIS: list[Kpi] = [
         ("suppliers_used", "suppliers", "Suppliers marked used."),
         ("frozen_safety_stock_shortfall", "unit", "Safety stock missing in the frozen zone, where it does not bind (reported, not optimised)."),
         ("frozen_service_shortfall", "unit", "Demand the chosen tiers promise but the frozen zone's stock cannot serve (reported, not optimised)."),
+    ),
+    *_kpis(
+        "business",
+        ("cost_of_goods_sold", "money", "Units served x what a unit costs in this plan (its orders' average unit cost; the lowest supplier unit cost for a product not ordered)."),
+        ("average_inventory_value", "money", "Stock on hand at the end of each period at that unit cost, averaged over the periods."),
+        ("inventory_turns", "turns / horizon", "cost_of_goods_sold / average_inventory_value (blank without stock)."),
+        ("periods_of_supply", "period", "average_inventory_value / (cost_of_goods_sold per period): how long the average stock lasts."),
+        ("gmroi", "money / money", "(revenue - cost_of_goods_sold) / average_inventory_value: gross margin per unit of money held in stock."),
+        ("safety_stock_value", "money", "Safety stock at unit cost, averaged over the periods: the cash the service promises tie up."),
+        ("expected_fill_rate", "fraction 0..1", "1 - expected units short / forecast demand, demand normal around the forecast with the segments' errors independent (sigma = root of the sum of their squares), stock available = served + left at the end of the period."),
+        ("perfect_order_rate", "fraction 0..1", "Share of demand rows (segment, product, period) the plan serves in full."),
+        ("order_cycle_time", "period", "Volume-weighted supplier lead time of the plan's orders."),
     ),
     *_kpis(
         "search",

@@ -31,6 +31,7 @@ import pandas as pd
 from models import Family, registry, select
 from planner.analysis.compare import compare_plans
 from planner.analysis.customers import customer_profitability, unit_costs, unknown_products, whale_curve
+from planner.analysis.forecast import REVIEW_WEEKS, forecast_demand
 from planner.analysis.segments import DEFAULT_CUTOFFS, abc_classes, kept_classes, segment_tables
 from planner.analysis.frontier import frontier
 from planner.analysis.integration import value_of_integration
@@ -200,8 +201,14 @@ def _customers(request: JobRequest) -> Result:
         segment_of = request.segmentation
     else:
         segment_of = kept_classes(request.crm) if request.segmentation == "class" else abc_classes(profits, request.cutoffs)
+    inst = request.instance
+    fastest = inst.supplier_products.assign(lead=inst.supplier_products["supplier"].map(inst.lead_time)).groupby("product")["lead"].min()
+    forecasts = forecast_demand(request.crm.order_lines, segment_of, {p: int(L) + REVIEW_WEEKS for p, L in fastest.items()})
+    demand = pd.DataFrame([{"segment": r.segment, "product": r.product, "period": period, "quantity": round(r.forecast, 6),
+                            "std": round(r.std, 6), "price": round(r.price, 6)} for r in forecasts.itertuples() for period in inst.periods],
+                          columns=["segment", "product", "period", "quantity", "std", "price"])
     return Result(kind="customers", tables={"customer_profitability": profits, "whale_curve": whale_curve(profits),
-                                            **segment_tables(profits, segment_of)})
+                                            **segment_tables(profits, segment_of), "demand": demand, "demand_forecasts": forecasts})
 
 
 def _verify(request: JobRequest) -> Result:

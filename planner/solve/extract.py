@@ -14,8 +14,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
+from scipy.special import ndtr
 from pyomo.common.gc_manager import PauseGC
 
 from models import tidy_solution
@@ -46,6 +48,10 @@ def extract(m: pyo.ConcreteModel, inst: Instance, families: list[tuple[Any, Any]
         tables[name] = spec.frame(_fill(spec, merged if merged is not None else pd.DataFrame(columns=list(spec.key))))
     segments = tables["segments"]
     segments["profit_contribution"] = segments["revenue"] - segments["cost_to_serve"] - segments["lost_sale_penalty"] + segments["tier_net_value"]
+    svc = tables["service"]
+    lines = svc[svc["demand"] > 1e-9]
+    full = (lines["served"] >= lines["demand"] - 1e-6).groupby(lines["segment"]).mean()
+    segments["perfect_order_rate"] = segments["segment"].map(full).fillna(1.0).astype(float)
     return tables
 
 
@@ -91,4 +97,65 @@ def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, f
     floor = service["segment"].map({s: fr.get((s, chosen.get(s)), 0.0) for s in inst.segment_ids}).fillna(0.0)
     short = (floor * service["demand"] - service["served"]).clip(lower=0)
     out["frozen_service_shortfall"] = float(short[is_frozen].sum())
+    out.update(business_figures(inst, tables))
     return out
+
+
+def unit_values(inst: Instance, orders: pd.DataFrame) -> pd.Series:
+    """What a unit of each product costs in this plan: its orders' average unit cost, or, for a
+    product the plan orders none of, its lowest supplier unit cost (stock at replacement cost)."""
+    terms = inst.supplier_products.set_index(["supplier", "product"])["unit_cost"]
+    value = inst.supplier_products.groupby("product")["unit_cost"].min().astype(float)
+    if len(orders):
+        cost = orders["quantity"] * [float(terms.get((k, p), 0.0)) for k, p in zip(orders["supplier"], orders["product"])]
+        bought = orders.assign(cost=cost).groupby("product")[["cost", "quantity"]].sum()
+        bought = bought[bought["quantity"] > 0]
+        value.update(bought["cost"] / bought["quantity"])
+    return value.reindex(inst.product_ids).fillna(0.0)
+
+
+def ndtr_pdf(z: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+
+
+def _normal_loss(z: np.ndarray) -> np.ndarray:
+    """G(z) = E[(X - z)+] for a standard normal X: expected units short per unit of sigma."""
+    return ndtr_pdf(z) - z * (1.0 - ndtr(z))
+
+
+def business_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float | None]:
+    """The figures the business reads (declared in planner.contract.outputs, group "business")."""
+    service, inv, orders = tables["service"], tables["inventory"], tables["orders"]
+    T = max(inst.horizon, 1)
+    value = unit_values(inst, orders)
+    served = service.groupby("product")["served"].sum()
+    cogs = float((served * value.reindex(served.index).fillna(0.0)).sum())
+    inv_value = float((inv["on_hand"] * inv["product"].map(value).fillna(0.0)).sum()) / T
+    ss_value = float((inv["safety_stock"] * inv["product"].map(value).fillna(0.0)).sum()) / T
+    revenue = float(tables["segments"]["revenue"].sum())
+    lines = service[service["demand"] > 1e-9]
+    lead = inst.lead_time
+    # expected fill rate: demand uncertain around the forecast, segments' errors independent
+    # (sigma = sqrt of the sum of squares), stock available in a period = what it serves + what is left
+    d = inst.demand_indexed.reset_index()
+    d["var"] = d["std"].astype(float) ** 2
+    per = d.groupby(["product", "period"]).agg(mu=("quantity", "sum"), var=("var", "sum"))
+    avail = service.groupby(["product", "period"])["served"].sum().add(inv.set_index(["product", "period"])["on_hand"], fill_value=0.0)
+    per["available"] = avail.reindex(per.index).fillna(0.0)
+    sigma = np.sqrt(per["var"].to_numpy())
+    gap = per["available"].to_numpy() - per["mu"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        short = np.where(sigma > 0, sigma * _normal_loss(gap / np.where(sigma > 0, sigma, 1.0)), np.maximum(-gap, 0.0))
+    mu = float(per["mu"].sum())
+    return {
+        "cost_of_goods_sold": cogs,
+        "average_inventory_value": inv_value,
+        "inventory_turns": cogs / inv_value if inv_value > 0 else None,
+        "periods_of_supply": inv_value / (cogs / T) if cogs > 0 else None,
+        "gmroi": (revenue - cogs) / inv_value if inv_value > 0 else None,
+        "safety_stock_value": ss_value,
+        "expected_fill_rate": 1.0 - float(short.sum()) / mu if mu > 0 else 1.0,
+        "perfect_order_rate": float((lines["served"] >= lines["demand"] - 1e-6).mean()) if len(lines) else 1.0,
+        "order_cycle_time": float((orders["quantity"] * orders["supplier"].map(lead)).sum() / orders["quantity"].sum())
+        if len(orders) and float(orders["quantity"].sum()) > 0 else None,
+    }

@@ -13,7 +13,7 @@ from planner.analysis.customers import customer_profitability, unit_costs, whale
 from planner.analysis.segments import abc_classes, segment_tables
 from planner.cli import app
 from planner.contract.crm import PRESETS, ServeRates, read_crm
-from planner.contract.inputs import Customer, Segment
+from planner.contract.inputs import Customer, Demand, Segment
 from planner.contract.problems import LoadError
 from planner.contract.validation import load_instance
 from instances.order_history import DEMO_RATES, generate_for_instance, write_orders
@@ -210,4 +210,13 @@ def test_the_readme_third_command_runs(tmp_path, monkeypatch):
         assert r.exit_code == 0, r.output
     assert {"A", "B", "C"} == set(pd.read_csv(tmp_path / "out" / "customers" / "segments.csv")["segment"])
     assert len(pd.read_csv(tmp_path / "out" / "crm" / "customers.csv")) == 500
+    # demand for the planning instance's weeks, with the error of its forecast: rows of the contract
+    demand = pd.read_csv(tmp_path / "out" / "customers" / "demand.csv", dtype={"period": str})
+    forecasts = pd.read_csv(tmp_path / "out" / "customers" / "demand_forecasts.csv")
+    inst = load_instance(DEMO)
+    assert len(demand) == len(forecasts) * inst.horizon and set(demand["period"]) == set(inst.periods)
+    for row in demand.head(50).to_dict("records"):
+        Demand.model_validate(row)
+    assert set(forecasts["demand_class"]) <= {"smooth", "erratic", "intermittent", "lumpy"}
+    assert (forecasts["mase"].mean() < forecasts["benchmark_mase"].mean()) and (forecasts["std"] > 0).all()
     assert runner.invoke(app, ["generate-orders", str(tmp_path / "x"), "--instance", str(tmp_path)]).exit_code == 2
