@@ -34,10 +34,11 @@ CHANNELS = ["field sales", "inside sales", "web shop"]
 
 
 def generate_orders(products: pd.DataFrame, prices: pd.Series, customers: int = 500, weeks: int = 52, seed: int = 0,
-                    start: dt.date = dt.date(2025, 12, 1)) -> dict[str, pd.DataFrame]:
+                    start: dt.date = dt.date(2025, 11, 24)) -> dict[str, pd.DataFrame]:
     """Order lines and a customer master. ``products``: the instance's products table;
     ``prices``: list price per product (money / unit)."""
     rng = np.random.default_rng(seed)
+    last = start + dt.timedelta(days=weeks * 7 - 1)  # the history's last day: returns are booked within it
     ids = list(products["product"])
     popularity = rng.dirichlet(np.full(len(ids), 0.6))
     master, lines = [], []
@@ -68,7 +69,7 @@ def generate_orders(products: pd.DataFrame, prices: pd.Series, customers: int = 
                 if rng.random() < returns:  # a cancellation or a return of part of the line, booked as its own negative line
                     back = max(1, int(units * rng.uniform(0.2, 1.0)))
                     lines.append({"order_id": "C" + order_id, "customer": customer, "product": ids[i],
-                                  "order_date": (day + dt.timedelta(days=int(rng.integers(1, 20)))).isoformat(),
+                                  "order_date": min(day + dt.timedelta(days=int(rng.integers(1, 20))), last).isoformat(),
                                   "quantity": -back, "net_unit_price": price, "ship_to": site})
     order_lines = pd.DataFrame(lines).sort_values(["order_date", "order_id"], kind="stable").reset_index(drop=True)
     return {"order_lines": order_lines, "customers": pd.DataFrame(master)}

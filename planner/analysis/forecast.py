@@ -135,6 +135,8 @@ class SeriesForecast:
     mase: float | None
     benchmark_mase: float | None
     bias: float  # mean one-week error (actual - forecast), units
+    coverage_80: float | None = None  # share of the back-test's cumulative errors within +-1.2816 std
+    coverage_95: float | None = None  # ... within +-1.96 std
 
 
 def _mae(y: np.ndarray, f: np.ndarray) -> float:
@@ -162,7 +164,8 @@ def forecast_series(y: np.ndarray, protection_weeks: int) -> SeriesForecast:
     cumulative = np.array([y[o:o + h].sum() - h * f[o] for o in origins])
     std = float(np.sqrt(np.mean(cumulative ** 2))) if len(cumulative) else float(y.std() * np.sqrt(h))
     bias = float(np.mean(y[WARM_UP:] - f[WARM_UP:len(y)]))
-    return SeriesForecast(cls, method, float(f[len(y)]), std, h, mase, bench, bias)
+    cover = [float(np.mean(np.abs(cumulative) <= z * std)) if len(cumulative) and std > 0 else None for z in (1.2816, 1.96)]
+    return SeriesForecast(cls, method, float(f[len(y)]), std, h, mase, bench, bias, *cover)
 
 
 def weekly(order_lines: pd.DataFrame, segment_of: pd.Series) -> tuple[pd.DataFrame, list[pd.Timestamp]]:
@@ -190,7 +193,8 @@ def forecast_demand(order_lines: pd.DataFrame, segment_of: pd.Series, protection
         fc = forecast_series(y.to_numpy(), protection_weeks.get(product, 1))
         rows.append({"segment": segment, "product": product, "demand_class": fc.demand_class, "method": fc.method,
                      "forecast": fc.forecast, "std": fc.std, "protection_weeks": fc.protection_weeks, "mase": fc.mase,
-                     "benchmark_mase": fc.benchmark_mase, "bias": fc.bias, "price": float(price.get((segment, product), 0.0)),
+                     "benchmark_mase": fc.benchmark_mase, "bias": fc.bias, "coverage_80": fc.coverage_80, "coverage_95": fc.coverage_95,
+                     "price": float(price.get((segment, product), 0.0)),
                      "weeks": len(y)})
     return pd.DataFrame(rows)
 

@@ -22,10 +22,10 @@ from instances.order_history import generate_for_instance, write_orders
 from planner import jobs
 from planner.cli import render
 from planner.cli.render import console, err
-from planner.contract.crm import PRESETS, ServeRates, read_assignment, read_crm
+from planner.contract.crm import PRESETS, SCM_TABLES, ServeRates, read_assignment, read_crm
 from planner.contract.docs import inputs_markdown, outputs_markdown
 from planner.contract.instance import Instance
-from planner.contract.loading import parse_json, read_orders
+from planner.contract.loading import parse_json, read_orders, read_tables
 from planner.contract.problems import Problem, ProblemsError
 from planner.contract.results import Result, read_plan
 from planner.contract.validation import load_report
@@ -331,6 +331,22 @@ def customers_cmd(
 ) -> None:
     """Profit per customer from its own order history, after the cost of serving it; the whale
     curve; segments from profitability, written as tables of the planning contract."""
+    crm, serve, segmentation, cuts = _crm_inputs(order_lines, master, mapping, rates, segments, cutoffs)
+    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve, segmentation=segmentation, cutoffs=cuts)
+    problems = jobs.check(request)
+    if problems:
+        raise _invalid(problems)
+    result = _run(request)
+    _show_customers(result)
+    _write(out, None, result)
+    if out is not None:
+        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv and customers.csv for the "
+                      "planning instance, customer_segments.csv to edit and give back with --segments)")
+
+
+def _crm_inputs(order_lines: Path, master: Path, mapping: str | None, rates: Path | None, segments: str, cutoffs: str):
+    """The CRM exports read and checked, the rates, the segmentation and its cut-offs; exit 2 with
+    every problem located."""
     try:
         crm = read_crm(order_lines, master, mapping)
         serve = ServeRates.model_validate(_json_file(rates, "rates") or {})
@@ -342,11 +358,10 @@ def customers_cmd(
         raise _invalid([Problem("error", "rates", None, ".".join(str(x) for x in e["loc"]) or None, e["msg"]) for e in exc.errors()])
     except (OSError, ValueError) as exc:
         raise _invalid([Problem("error", "options", None, "segments" if isinstance(exc, OSError) else "cutoffs", str(exc))])
-    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve, segmentation=segmentation, cutoffs=cuts)
-    problems = jobs.check(request)
-    if problems:
-        raise _invalid(problems)
-    result = _run(request)
+    return crm, serve, segmentation, cuts
+
+
+def _show_customers(result: Result) -> None:
     profits, curve = result.tables["customer_profitability"], result.tables["whale_curve"]
     losing = profits[profits["profit"] < 0]
     shown = ["customer", "orders", "lines", "revenue", "cost_to_serve", "profit"]  # the rest is in the CSV
@@ -358,10 +373,48 @@ def customers_cmd(
                   f"({peak / profits['profit'].sum():.0%} of it) before the others give part of it back"
                   if profits["profit"].sum() > 0 else f"total profit {profits['profit'].sum():,.2f}", highlight=False)
     render.table(result.tables["segment_summary"], "Segments")
+
+
+@app.command("prepare")
+def prepare_cmd(
+    crm: Annotated[Path, typer.Argument(help="Folder of the CRM exports: order_lines and customers (CSV, XLSX or JSON), optionally rates.json and mapping.json.")],
+    scm: Annotated[Path, typer.Option("--scm", help="The supply side: a folder, workbook or JSON with products, suppliers, supplier_products (and settings, supplier_capacity, open_orders).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the planning instance to (and derivation/, how it was made).")],
+    mapping: Annotated[Optional[str], typer.Option("--mapping", help="A preset or a JSON mapping file (default: mapping.json in the CRM folder, if any).")] = None,
+    rates: Annotated[Optional[Path], typer.Option("--rates", help="Cost-to-serve rates, JSON (default: rates.json in the CRM folder, if any).")] = None,
+    segments: Annotated[str, typer.Option("--segments", help="abc, class, or an edited customer_segments.csv.")] = "abc",
+    cutoffs: Annotated[str, typer.Option("--cutoffs", help="ABC cut-offs of cumulative profit.")] = "0.8,0.95",
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weeks to plan.")] = 13,
+    start: Annotated[Optional[str], typer.Option("--start", help="First week to plan, ISO (2026-W48); default: the week after the history.")] = None,
+) -> None:
+    """One step from exports to a plan: a full, valid planning instance from the CRM's order history
+    and the supply side's tables, with a report of how it was derived. Then: planner solve OUT."""
+    def find(stem: str) -> Path:
+        found = [crm / f"{stem}{ext}" for ext in (".csv", ".xlsx", ".json") if (crm / f"{stem}{ext}").is_file()]
+        if not found:
+            raise _invalid([Problem("error", None, None, None, f"{crm} holds no {stem}.csv, .xlsx or .json")])
+        return found[0]
+
+    lines, master = find("order_lines"), find("customers")
+    mapping = mapping or (str(crm / "mapping.json") if (crm / "mapping.json").is_file() else None)
+    rates = rates or ((crm / "rates.json") if (crm / "rates.json").is_file() else None)
+    crm_data, serve, segmentation, cuts = _crm_inputs(lines, master, mapping, rates, segments, cutoffs)
+    try:
+        supply = read_tables(scm)
+    except ProblemsError as exc:
+        raise _invalid(exc.problems)
+    ignored = sorted(set(supply) - set(SCM_TABLES))
+    request = jobs.JobRequest(kind="prepare", crm=crm_data, rates=serve, segmentation=segmentation, cutoffs=cuts, scm=supply,
+                              horizon_weeks=weeks, start_week=start)
+    problems = jobs.check(request)
+    if problems:
+        raise _invalid(problems)
+    result = _run(request)
+    _show_customers(result)
+    if ignored:
+        console.print(f"from {scm}, the supply side only; not used: {', '.join(ignored)} (derived from the CRM history instead)", highlight=False)
     _write(out, None, result)
-    if out is not None:
-        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv and customers.csv for the "
-                      "planning instance, customer_segments.csv to edit and give back with --segments)")
+    console.print(f"planning instance written to {out}; how it was derived: {out / 'derivation' / 'report.html'}. Next: planner solve {out}", highlight=False)
 
 
 @app.command("generate-orders")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from planner.contract.fields import field
 from planner.contract.inputs import MAX_UNIT_MONEY, MAX_UNITS, Label, Row
 from planner.contract.loading import parse_json, read_csv, read_workbook, records
 from planner.contract.problems import LoadError, Problem
+from planner.contract.validation import validate
 
 
 class OrderLine(Row):
@@ -264,6 +266,44 @@ def read_assignment(path: Path, known: set[str]) -> pd.Series:
     if problems:
         raise LoadError(problems)
     return pd.Series(df["segment"].str.strip().to_numpy(), index=df["customer"].to_numpy(), name="segment")
+
+
+#: The supply side's tables of the planning contract (what ``planner prepare --scm`` reads).
+SCM_TABLES = ("products", "suppliers", "supplier_products", "settings", "supplier_capacity", "open_orders")
+ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+def iso_week(day) -> str:
+    """The ISO week label of a day: 2026-W48."""
+    year, week, _ = pd.Timestamp(day).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def planning_weeks(start: str, weeks: int) -> list[str]:
+    """``weeks`` ISO week labels from ``start`` on."""
+    year, week = (int(x) for x in ISO_WEEK.fullmatch(start).groups())
+    monday = dt.date.fromisocalendar(year, week, 1)
+    return [iso_week(monday + dt.timedelta(weeks=i)) for i in range(weeks)]
+
+
+def scm_problems(scm: dict[str, list[dict[str, Any]]]) -> list[Problem]:
+    """What is wrong in the supply side's own tables (the periods they name are checked later,
+    against the planning weeks)."""
+    report = validate({name: rows for name, rows in scm.items() if name in SCM_TABLES})
+    return [p for p in report.errors if p.table in SCM_TABLES and p.column not in ("period", "arrival_period")]
+
+
+def scm_terms(scm: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, float], dict[str, int]]:
+    """From checked supply-side tables: each product's lowest unit cost, and its shortest
+    supplier lead time (weeks)."""
+    lead = {str(r["supplier"]): int(float(r["lead_time"])) for r in scm["suppliers"]}
+    costs: dict[str, float] = {}
+    fastest: dict[str, int] = {}
+    for r in scm["supplier_products"]:
+        p = str(r["product"])
+        costs[p] = min(costs.get(p, float("inf")), float(r["unit_cost"]))
+        fastest[p] = min(fastest.get(p, 10**9), lead[str(r["supplier"])])
+    return costs, fastest
 
 
 def mapping_json(name: str) -> str:

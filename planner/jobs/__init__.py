@@ -30,24 +30,45 @@ import pandas as pd
 
 from models import Family, registry, select
 from planner.analysis.compare import compare_plans
-from planner.analysis.customers import customer_profitability, unit_costs, unknown_products, whale_curve
+from planner.analysis.customers import (
+    customer_profitability,
+    unit_costs,
+    unknown_products,
+    whale_curve,
+)
 from planner.analysis.forecast import REVIEW_WEEKS, forecast_demand
-from planner.analysis.segments import DEFAULT_CUTOFFS, abc_classes, kept_classes, segment_tables
 from planner.analysis.frontier import frontier
 from planner.analysis.integration import value_of_integration
 from planner.analysis.reasons import tier_reasons
 from planner.analysis.scenario import apply_scenario
-from planner.contract.crm import CrmData, ServeRates
+from planner.analysis.segments import (
+    DEFAULT_CUTOFFS,
+    abc_classes,
+    kept_classes,
+    segment_tables,
+)
+from planner.analysis.tiers import tier_menus
+from planner.contract.crm import (
+    ISO_WEEK,
+    SCM_TABLES,
+    CrmData,
+    ServeRates,
+    iso_week,
+    planning_weeks,
+    scm_problems,
+    scm_terms,
+)
 from planner.contract.instance import Instance
+from planner.contract.loading import tables_from_mapping
 from planner.contract.problems import Problem, ProblemsError
-from planner.contract.results import Plan, Result
+from planner.contract.results import Plan, Result, records
 from planner.contract.validation import validate
 from planner.jobs.pipeline import plan_instance
 from planner.solve.duals import shadow_prices
 from planner.solve.highs import Progress, SolveOptions
 from planner.verify import verify_plan
 
-KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify", "customers")
+KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify", "customers", "prepare")
 
 
 @dataclass
@@ -72,6 +93,9 @@ class JobRequest:
     rates: ServeRates | None = None  # customers: activity costs of serving
     segmentation: str | pd.Series = "abc"  # customers: "abc" (by profit), "class" (the master's), or customer -> segment given
     cutoffs: tuple[float, ...] = DEFAULT_CUTOFFS  # customers: ABC cut-offs of cumulative profit
+    scm: dict[str, list[dict[str, Any]]] | None = None  # prepare: the supply side's tables as read (products, suppliers, ...)
+    horizon_weeks: int = 13  # prepare: weeks to plan
+    start_week: str | None = None  # prepare: the first week's ISO label (default: the week after the history)
     progress: Callable[[Progress], None] | None = None  # while HiGHS searches
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
 
@@ -88,6 +112,15 @@ def check(request: JobRequest) -> list[Problem]:
         return [Problem("error", "options", None, "kind", f"unknown job {request.kind!r} (known: {', '.join(KINDS)})")]
     if request.kind == "diff":
         return [] if request.base is not None and request.other is not None else [Problem("error", "options", None, None, "diff needs two plans")]
+    if request.kind == "prepare":
+        if request.crm is None or request.scm is None:
+            return [Problem("error", "options", None, None, "prepare needs the CRM exports and the supply side's tables")]
+        problems = scm_problems(request.scm)
+        if not problems:
+            problems = unknown_products(request.crm, scm_terms(request.scm)[0], "order_lines")
+        if request.start_week is not None and not ISO_WEEK.fullmatch(request.start_week):
+            problems.append(Problem("error", "options", None, "start", f"an ISO week such as 2026-W48 (got {request.start_week!r})"))
+        return problems
     if request.kind == "customers":
         if request.crm is None or request.instance is None:
             return [Problem("error", "options", None, None, "customer profitability needs order lines, a customer master and the planning instance")]
@@ -135,7 +168,7 @@ def run(request: JobRequest) -> Result:
     problems = check(request)
     if problems:
         raise ProblemsError(problems)
-    if request.instance is None and request.kind != "diff":
+    if request.instance is None and request.kind not in ("diff", "prepare"):
         raise ValueError(f"a {request.kind} job needs a validated instance")
     return _RUNNERS[request.kind](request)
 
@@ -195,20 +228,55 @@ def _diff(request: JobRequest) -> Result:
     return Result(kind="diff", tables={f"diff_{name}": df for name, df in diff.items()})
 
 
-def _customers(request: JobRequest) -> Result:
-    profits = customer_profitability(request.crm, unit_costs(request.instance), request.rates or ServeRates())
+def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, int], periods: list[str]) -> dict[str, pd.DataFrame]:
+    """What the CRM history says: profit per customer, the whale curve, segments, and demand for
+    ``periods`` with the error of its forecast."""
+    profits = customer_profitability(request.crm, costs, request.rates or ServeRates())
     if isinstance(request.segmentation, pd.Series):
         segment_of = request.segmentation
     else:
         segment_of = kept_classes(request.crm) if request.segmentation == "class" else abc_classes(profits, request.cutoffs)
-    inst = request.instance
-    fastest = inst.supplier_products.assign(lead=inst.supplier_products["supplier"].map(inst.lead_time)).groupby("product")["lead"].min()
     forecasts = forecast_demand(request.crm.order_lines, segment_of, {p: int(L) + REVIEW_WEEKS for p, L in fastest.items()})
     demand = pd.DataFrame([{"segment": r.segment, "product": r.product, "period": period, "quantity": round(r.forecast, 6),
-                            "std": round(r.std, 6), "price": round(r.price, 6)} for r in forecasts.itertuples() for period in inst.periods],
+                            "std": round(r.std, 6), "price": round(r.price, 6)} for r in forecasts.itertuples() for period in periods],
                           columns=["segment", "product", "period", "quantity", "std", "price"])
-    return Result(kind="customers", tables={"customer_profitability": profits, "whale_curve": whale_curve(profits),
-                                            **segment_tables(profits, segment_of), "demand": demand, "demand_forecasts": forecasts})
+    tables = {"customer_profitability": profits, "whale_curve": whale_curve(profits), **segment_tables(profits, segment_of),
+              "demand": demand, "demand_forecasts": forecasts}
+    tables["segment_of"] = pd.DataFrame({"customer": segment_of.index, "segment": segment_of.to_numpy()})
+    return tables
+
+
+def _customers(request: JobRequest) -> Result:
+    inst = request.instance
+    fastest = inst.supplier_products.assign(lead=inst.supplier_products["supplier"].map(inst.lead_time)).groupby("product")["lead"].min()
+    tables = _crm_side(request, unit_costs(inst), fastest.to_dict(), inst.periods)
+    tables.pop("segment_of")
+    return Result(kind="customers", tables=tables)
+
+
+def _prepare(request: JobRequest) -> Result:
+    """A full planning instance from CRM exports and the supply side's tables, validated, with
+    the tables it was derived from."""
+    costs, fastest = scm_terms(request.scm)
+    history_end = pd.to_datetime(request.crm.order_lines["order_date"]).max()
+    periods = planning_weeks(request.start_week or iso_week(history_end + pd.Timedelta(days=7)), request.horizon_weeks)
+    tables = _crm_side(request, costs, fastest, periods)
+    segment_of = tables.pop("segment_of").set_index("customer")["segment"]
+    first = pd.to_datetime(request.crm.order_lines["order_date"]).min()
+    history_weeks = max(1.0, (history_end - first).days / 7 + 1)
+    tiers, tier_values = tier_menus(tables["customer_profitability"], segment_of, history_weeks, request.horizon_weeks)
+    raw = {name: rows for name, rows in request.scm.items() if name in SCM_TABLES}
+    raw.update({"segments": records(tables["segments"]), "service_tiers": records(tiers), "demand": records(tables["demand"]),
+                "customers": records(tables["customers"]),
+                "periods": [{"period": p, "order": i + 1} for i, p in enumerate(periods)]})
+    report = validate(tables_from_mapping(raw))
+    if not report.ok:
+        raise ProblemsError([Problem(p.severity, p.table, p.row, p.column, f"in the prepared instance: {p.message}") for p in report.errors])
+    instance_tables = {name: pd.DataFrame(rows) for name, rows in raw.items()}
+    derivation = {name: tables[name] for name in ("customer_profitability", "whale_curve", "customer_segments", "segment_summary", "demand_forecasts")}
+    derivation["tier_values"] = tier_values
+    result = Result(kind="prepare", tables={**{f"instance/{n}": df for n, df in instance_tables.items()}, **derivation})
+    return result
 
 
 def _verify(request: JobRequest) -> Result:
@@ -226,7 +294,7 @@ def families(models_dirs: list[Path] | None = None) -> dict[str, Family]:
 
 _RUNNERS: dict[str, Callable[[JobRequest], Result]] = {
     "solve": _solve, "explain": _solve, "frontier": _frontier, "value_of_integration": _value_of_integration, "scenario": _scenario,
-    "diff": _diff, "verify": _verify, "customers": _customers,
+    "diff": _diff, "verify": _verify, "customers": _customers, "prepare": _prepare,
 }
 
 __all__ = ["KINDS", "JobRequest", "Progress", "check", "families", "run", "scenario_instance"]

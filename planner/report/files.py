@@ -14,7 +14,10 @@ scenario                 the base plan and the scenario's plan in folders of the
                          the differences (diff_*.csv)
 diff                     the differences (diff_*.csv)
 customers                customer_profitability.csv, whale_curve.csv and .png, segments.csv and
-                         customers.csv (planning contract), customer_segments.csv, segment_summary.csv
+                         customers.csv (planning contract), customer_segments.csv, segment_summary.csv,
+                         demand.csv and demand_forecasts.csv
+prepare                  the planning instance (one CSV per table), and in derivation/ how it was
+                         derived: report.html, derivation.xlsx and its tables as CSV
 =======================  =================================================================
 """
 
@@ -25,6 +28,7 @@ from pathlib import Path
 from planner.contract.instance import Instance
 from planner.contract.results import Result
 from planner.report import figures
+from planner.report.derivation import write_derivation
 from planner.report.html import write_report
 
 
@@ -33,6 +37,12 @@ def write_result(out: str | Path, inst: Instance | None, result: Result, scenari
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = result.plan
+    if result.kind == "prepare":
+        for name, df in result.tables.items():
+            if name.startswith("instance/"):
+                df.to_csv(out / f"{name.removeprefix('instance/')}.csv", index=False)
+        write_derivation(out / "derivation", result.tables)
+        return out
     if result.kind == "customers":
         for name, df in result.tables.items():
             df.to_csv(out / f"{name}.csv", index=False)

@@ -37,7 +37,7 @@ def _kpi(name: str, v: Any) -> str:
     return html.escape("–" if v is None else str(v))
 
 
-def _table(df: pd.DataFrame, max_rows: int = 60) -> str:
+def html_table(df: pd.DataFrame, max_rows: int = 60) -> str:
     more = f"<p class=note>{len(df) - max_rows} more rows in the workbook.</p>" if len(df) > max_rows else ""
     body = df.head(max_rows).to_html(index=False, float_format=lambda v: f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}", border=0, classes="t", na_rep="–")
     return f"<div class=w>{body}</div>{more}"
@@ -83,19 +83,19 @@ def _page(inst: Instance, plan: Plan, tables: dict[str, pd.DataFrame], pngs: dic
         return f'<img alt="{name.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(pngs[name]).decode()}">'
 
     sections = [
-        f"<h2>Service by segment</h2>{_table(plan.tables['segments'])}{img('service_by_segment')}",
+        f"<h2>Service by segment</h2>{html_table(plan.tables['segments'])}{img('service_by_segment')}",
         "<h2>Profit by segment</h2><p class=note>Supply and stock costs allocated: purchases by units served, order and supplier "
         "costs with purchases, holding by each segment's share of safety and cycle stock. Rows add up to the plan's profit.</p>"
-        f"{_table(tables['profitability'])}{img('profit_by_segment')}",
+        f"{html_table(tables['profitability'])}{img('profit_by_segment')}",
         f"<h2>Inventory</h2>{img('inventory_vs_safety_stock')}",
-        f"<h2>Suppliers</h2>{_table(plan.tables['suppliers'])}{img('orders_by_supplier')}",
+        f"<h2>Suppliers</h2>{html_table(plan.tables['suppliers'])}{img('orders_by_supplier')}",
     ]
     for name, df in tables.items():
         if name not in ("profitability", "frontier"):
-            sections.append(f"<h2>{html.escape(TITLES.get(name, name.replace('_', ' ').capitalize()))}</h2>{_table(df)}")
+            sections.append(f"<h2>{html.escape(TITLES.get(name, name.replace('_', ' ').capitalize()))}</h2>{html_table(df)}")
     if "frontier" in tables:
-        sections.append(f"<h2>Trade-off frontier</h2>{_table(tables['frontier'])}{img('frontier')}")
-    sections.append(f"<h2>Orders</h2>{_table(plan.tables['orders'])}")
+        sections.append(f"<h2>Trade-off frontier</h2>{html_table(tables['frontier'])}{img('frontier')}")
+    sections.append(f"<h2>Orders</h2>{html_table(plan.tables['orders'])}")
     manifest = {key: k.get(key) for key in ("input_hash", "version_planner", "version_pyomo", "version_highspy")}
     fill = "" if fr is None else f" · fill rate {fr:.1%}"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plan report</title><style>{STYLE}</style></head><body>

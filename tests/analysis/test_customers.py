@@ -197,26 +197,26 @@ def test_the_generated_order_history_has_whales_loss_makers_and_returns_and_is_s
 
 
 def test_the_readme_third_command_runs(tmp_path, monkeypatch):
-    """The README's command, word for word, run in a scratch folder (its paths are relative)."""
+    """The README's command, word for word, run in a scratch folder (its paths are relative):
+    history, prepared instance, plan."""
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("**Customer profitability from CRM exports.**", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0].strip()
+    block = readme.split("**From CRM and ERP exports to a plan.**", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0].strip()
     commands = [c.strip().removeprefix(".venv/bin/planner ").split() for c in block.split("&&")]
-    assert [c[0] for c in commands] == ["generate-orders", "customers"]
+    assert [c[0] for c in commands] == ["generate-orders", "prepare", "solve"]
     (tmp_path / "instances").symlink_to(ROOT / "instances")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     for args in commands:
         r = runner.invoke(app, args)
         assert r.exit_code == 0, r.output
-    assert {"A", "B", "C"} == set(pd.read_csv(tmp_path / "out" / "customers" / "segments.csv")["segment"])
     assert len(pd.read_csv(tmp_path / "out" / "crm" / "customers.csv")) == 500
-    # demand for the planning instance's weeks, with the error of its forecast: rows of the contract
-    demand = pd.read_csv(tmp_path / "out" / "customers" / "demand.csv", dtype={"period": str})
-    forecasts = pd.read_csv(tmp_path / "out" / "customers" / "demand_forecasts.csv")
-    inst = load_instance(DEMO)
-    assert len(demand) == len(forecasts) * inst.horizon and set(demand["period"]) == set(inst.periods)
-    for row in demand.head(50).to_dict("records"):
-        Demand.model_validate(row)
+    inst = load_instance(tmp_path / "out" / "prepared")
+    assert set(inst.segments["segment"]) == {"A", "B", "C"} and inst.periods[0] == "2026-W48" and len(inst.periods) == 13
+    forecasts = pd.read_csv(tmp_path / "out" / "prepared" / "derivation" / "demand_forecasts.csv")
     assert set(forecasts["demand_class"]) <= {"smooth", "erratic", "intermittent", "lumpy"}
-    assert (forecasts["mase"].mean() < forecasts["benchmark_mase"].mean()) and (forecasts["std"] > 0).all()
+    assert forecasts["mase"].mean() < forecasts["benchmark_mase"].mean() and (forecasts["std"] > 0).all()
+    for row in inst.demand.head(50).to_dict("records"):
+        Demand.model_validate(row)
+    kpis = pd.read_csv(tmp_path / "out" / "prepared-plan" / "kpis.csv").set_index("kpi")["value"]
+    assert kpis["status"] in ("optimal", "feasible")
     assert runner.invoke(app, ["generate-orders", str(tmp_path / "x"), "--instance", str(tmp_path)]).exit_code == 2
