@@ -220,3 +220,15 @@ def test_the_readme_third_command_runs(tmp_path, monkeypatch):
     kpis = pd.read_csv(tmp_path / "out" / "prepared-plan" / "kpis.csv").set_index("kpi")["value"]
     assert kpis["status"] in ("optimal", "feasible")
     assert runner.invoke(app, ["generate-orders", str(tmp_path / "x"), "--instance", str(tmp_path)]).exit_code == 2
+
+
+def test_exports_read_alike_from_csv_xlsx_and_json(history, tmp_path):
+    lines, master = history
+    rows = pd.read_csv(lines)
+    rows.to_excel(tmp_path / "order_lines.xlsx", index=False)
+    (tmp_path / "order_lines.json").write_text(rows.to_json(orient="records"))
+    pd.read_csv(master).to_excel(tmp_path / "customers.xlsx", index=False)
+    expected = customer_profitability(read_crm(lines, master), {"P": 4.0}, RATES)
+    for order_lines, customers in ((tmp_path / "order_lines.xlsx", tmp_path / "customers.xlsx"), (tmp_path / "order_lines.json", master)):
+        got = customer_profitability(read_crm(order_lines, customers), {"P": 4.0}, RATES)
+        pd.testing.assert_frame_equal(got, expected)
