@@ -6,6 +6,8 @@ README equal to what these functions return.
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from planner.contract.crm import CRM_OUTPUTS, CRM_TABLES, ServeRates
 from planner.contract.fields import kind, limits, unit_of
 from planner.contract.inputs import TABLES
@@ -17,12 +19,17 @@ def inputs_markdown() -> str:
     out: list[str] = []
     for spec in TABLES.values():
         out.append(f"### `{spec.name}`{'' if spec.required else ' (optional)'}\n\n{spec.description}\n")
-        out.append("| column | type | unit | range | required | description |\n|---|---|---|---|---|---|")
-        for name, f in spec.row.model_fields.items():
-            req = "yes" if f.is_required() else f"no (default {f.default})" if f.default is not None else "no"
-            out.append(f"| {name} | {kind(f.annotation)} | {unit_of(f)} | {limits(f)} | {req} | {f.description} |")
-        out.append("")
+        out += _columns(spec.row)
     return "\n".join(out)
+
+
+def _columns(row: type[BaseModel]) -> list[str]:
+    """A table's columns as Markdown rows: type, unit, range, whether required, description."""
+    out = ["| column | type | unit | range | required | description |\n|---|---|---|---|---|---|"]
+    for name, f in row.model_fields.items():
+        req = "yes" if f.is_required() else f"no (default {f.default})" if f.default is not None else "no"
+        out.append(f"| {name} | {kind(f.annotation)} | {unit_of(f)} | {limits(f)} | {req} | {f.description} |")
+    return out + [""]
 
 
 def outputs_markdown() -> str:
@@ -53,9 +60,5 @@ def crm_markdown() -> str:
     out: list[str] = []
     for name, row in {**CRM_TABLES, "rates": ServeRates, **CRM_OUTPUTS}.items():
         out.append(f"#### `{name}`\n")
-        out.append("| column | type | unit | range | required | description |\n|---|---|---|---|---|---|")
-        for col, f in row.model_fields.items():
-            req = "yes" if f.is_required() else f"no (default {f.default})" if f.default is not None else "no"
-            out.append(f"| {col} | {kind(f.annotation)} | {unit_of(f)} | {limits(f)} | {req} | {f.description} |")
-        out.append("")
+        out += _columns(row)
     return "\n".join(out)
