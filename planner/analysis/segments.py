@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
 import pandas as pd
 
 from planner.contract.crm import CrmData
@@ -66,6 +67,9 @@ def segment_tables(profits: pd.DataFrame, segment_of: pd.Series) -> dict[str, pd
     segments = pd.DataFrame({"segment": seg.index, "lost_sale_penalty": 0.0, "cost_to_serve": seg["cost_to_serve"].to_numpy(), "min_tier": None})
     with_units = df[df["units"] > 0]
     share = with_units["units"] / with_units["segment"].map(with_units.groupby("segment")["units"].sum())
+    # rounded down to 1e-10: thousands of shares written and read back still add up to at most 1
+    # (the contract refuses more), and lose at most 1e-10 each
+    share = np.floor(share * 1e10) / 1e10
     customers = pd.DataFrame({"customer": with_units["customer"], "segment": with_units["segment"], "share": share})
     assignment = df[["customer", "segment", "profit", "rank", "units", "cost_to_serve"]].sort_values("rank")
     return {"segments": segments, "customers": customers.reset_index(drop=True), "customer_segments": assignment.reset_index(drop=True),

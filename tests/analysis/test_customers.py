@@ -15,6 +15,7 @@ from planner.cli import app
 from planner.contract.crm import PRESETS, ServeRates, read_crm
 from planner.contract.inputs import Customer, Demand, Segment
 from planner.contract.problems import LoadError
+from planner.contract.results import records
 from planner.contract.validation import load_instance
 from instances.order_history import DEMO_RATES, generate_for_instance, write_orders
 from tests.conftest import DEMO, ROOT, TINY
@@ -232,3 +233,13 @@ def test_exports_read_alike_from_csv_xlsx_and_json(history, tmp_path):
     for order_lines, customers in ((tmp_path / "order_lines.xlsx", tmp_path / "customers.xlsx"), (tmp_path / "order_lines.json", master)):
         got = customer_profitability(read_crm(order_lines, customers), {"P": 4.0}, RATES)
         pd.testing.assert_frame_equal(got, expected)
+
+
+def test_many_customers_shares_add_up_to_at_most_one_after_a_round_trip():
+    """Found at scale (benchmarks/prepare_scale.py): shares are written with 10 decimals, and 60
+    shares of 1/60 each rounded up (0.0166666667) add up to 1 + 2e-9, which the contract refuses."""
+    n = 60
+    profits = pd.DataFrame({"customer": [f"c{i}" for i in range(n)], "profit": 1.0, "rank": range(1, n + 1), "units": 7.0, "cost_to_serve": 1.0})
+    t = segment_tables(profits, pd.Series("A", index=profits["customer"]))
+    back = pd.DataFrame(records(t["customers"]))
+    assert back["share"].sum() <= 1 and back["share"].sum() > 1 - n * 1e-10
