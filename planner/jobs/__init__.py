@@ -49,7 +49,6 @@ from planner.analysis.segments import (
 )
 from planner.analysis.tiers import tier_menus
 from planner.contract.crm import (
-    ISO_WEEK,
     SCM_TABLES,
     CrmData,
     ServeRates,
@@ -118,20 +117,16 @@ def check(request: JobRequest) -> list[Problem]:
         problems = scm_problems(request.scm)
         if not problems:
             problems = unknown_products(request.crm, scm_terms(request.scm)[0], "order_lines")
-        if request.start_week is not None and not ISO_WEEK.fullmatch(request.start_week):
-            problems.append(Problem("error", "options", None, "start", f"an ISO week such as 2026-W48 (got {request.start_week!r})"))
-        return problems
+        if request.start_week is not None:
+            try:
+                planning_weeks(request.start_week, 1)
+            except (AttributeError, ValueError):  # no match, or no such week (2026-W60)
+                problems.append(Problem("error", "options", None, "start", f"an ISO week such as 2026-W48 (got {request.start_week!r})"))
+        return problems + _segmentation_problems(request)
     if request.kind == "customers":
         if request.crm is None or request.instance is None:
             return [Problem("error", "options", None, None, "customer profitability needs order lines, a customer master and the planning instance")]
-        problems = unknown_products(request.crm, unit_costs(request.instance))
-        if isinstance(request.segmentation, str) and request.segmentation not in ("abc", "class"):
-            problems.append(Problem("error", "options", None, "segments", f"abc, class or a file of customer segments (got {request.segmentation!r})"))
-        try:
-            abc_classes(pd.DataFrame(columns=["customer", "profit", "rank"]), request.cutoffs)
-        except ValueError as exc:
-            problems.append(Problem("error", "options", None, "cutoffs", str(exc)))
-        return problems
+        return unknown_products(request.crm, unit_costs(request.instance)) + _segmentation_problems(request)
     problems: list[Problem] = []
     if request.kind == "verify" and request.base is None:
         problems.append(Problem("error", "options", None, None, "verify needs a plan"))
@@ -148,6 +143,18 @@ def check(request: JobRequest) -> list[Problem]:
             problems.append(Problem("error", "options", i, "floors", f"not a fill rate between 0 and 1: {f!r}"))
     if request.kind == "scenario" and request.instance is not None:
         problems += scenario_instance(request.instance, request.changes)[1]
+    return problems
+
+
+def _segmentation_problems(request: JobRequest) -> list[Problem]:
+    """How customers are to be segmented: abc with rising cut-offs, class, or an assignment given."""
+    problems = []
+    if isinstance(request.segmentation, str) and request.segmentation not in ("abc", "class"):
+        problems.append(Problem("error", "options", None, "segments", f"abc, class or a file of customer segments (got {request.segmentation!r})"))
+    try:
+        abc_classes(pd.DataFrame(columns=["customer", "profit", "rank"]), request.cutoffs)
+    except ValueError as exc:
+        problems.append(Problem("error", "options", None, "cutoffs", str(exc)))
     return problems
 
 
@@ -228,9 +235,9 @@ def _diff(request: JobRequest) -> Result:
     return Result(kind="diff", tables={f"diff_{name}": df for name, df in diff.items()})
 
 
-def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, int], periods: list[str]) -> dict[str, pd.DataFrame]:
+def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, int], periods: list[str]) -> tuple[dict[str, pd.DataFrame], pd.Series]:
     """What the CRM history says: profit per customer, the whale curve, segments, and demand for
-    ``periods`` with the error of its forecast."""
+    ``periods`` with the error of its forecast; and each customer's segment."""
     profits = customer_profitability(request.crm, costs, request.rates or ServeRates())
     if isinstance(request.segmentation, pd.Series):
         segment_of = request.segmentation
@@ -242,15 +249,13 @@ def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, i
                           columns=["segment", "product", "period", "quantity", "std", "price"])
     tables = {"customer_profitability": profits, "whale_curve": whale_curve(profits), **segment_tables(profits, segment_of),
               "demand": demand, "demand_forecasts": forecasts}
-    tables["segment_of"] = pd.DataFrame({"customer": segment_of.index, "segment": segment_of.to_numpy()})
-    return tables
+    return tables, segment_of
 
 
 def _customers(request: JobRequest) -> Result:
     inst = request.instance
     fastest = inst.supplier_products.assign(lead=inst.supplier_products["supplier"].map(inst.lead_time)).groupby("product")["lead"].min()
-    tables = _crm_side(request, unit_costs(inst), fastest.to_dict(), inst.periods)
-    tables.pop("segment_of")
+    tables, _ = _crm_side(request, unit_costs(inst), fastest.to_dict(), inst.periods)
     return Result(kind="customers", tables=tables)
 
 
@@ -260,8 +265,7 @@ def _prepare(request: JobRequest) -> Result:
     costs, fastest = scm_terms(request.scm)
     history_end = pd.to_datetime(request.crm.order_lines["order_date"]).max()
     periods = planning_weeks(request.start_week or iso_week(history_end + pd.Timedelta(days=7)), request.horizon_weeks)
-    tables = _crm_side(request, costs, fastest, periods)
-    segment_of = tables.pop("segment_of").set_index("customer")["segment"]
+    tables, segment_of = _crm_side(request, costs, fastest, periods)
     first = pd.to_datetime(request.crm.order_lines["order_date"]).min()
     history_weeks = max(1.0, (history_end - first).days / 7 + 1)
     tiers, tier_values = tier_menus(tables["customer_profitability"], segment_of, history_weeks, request.horizon_weeks)

@@ -69,5 +69,8 @@ def test_prepare_refuses_what_it_cannot_use_and_writes_nothing(crm, tmp_path):
     lines.to_csv(crm / "order_lines.csv", index=False)
     r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "b")])
     assert r.exit_code == 2 and "order_lines, row 3, column product" in r.output and not (tmp_path / "b").exists()
-    r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "c"), "--start", "next week"])
-    assert r.exit_code == 2 and "ISO week" in r.output
+    for start in ("next week", "2026-W60"):
+        r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "c"), "--start", start])
+        assert r.exit_code == 2 and "ISO week" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "c"), "--cutoffs", "0.9,0.2"])
+    assert r.exit_code == 2 and "rise strictly" in r.output and not (tmp_path / "c").exists()
