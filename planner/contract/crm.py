@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from planner.contract.bulk import validate_rows
 from planner.contract.fields import field
 from planner.contract.inputs import MAX_UNIT_MONEY, MAX_UNITS, Label, Row
 from planner.contract.loading import parse_json, read_csv, read_workbook, records
@@ -197,51 +198,58 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     return read_csv(path, path.name)
 
 
-def _rows(table: str, path: Path, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """One table read from an export, renamed by its mapping and validated row by row; problems
-    name the file, its row (1 = the first line after the header) and the export's own column."""
-    if not path.is_file():
-        return None, [Problem("error", path.name, None, None, "no such file")]
-    rows = _read_rows(path)
+def _rows(table: str, rows: list[dict[str, Any]], source: str, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """One table as read from an export, renamed by its mapping and validated (column by column
+    where plain, row by row where not: :mod:`planner.contract.bulk`); problems name the
+    ``source``, its row (1 = the first line after the header) and the export's own column."""
     model = CRM_TABLES[table]
     to_export = {c: _export_name(mapping, c) for c in model.model_fields}
     from_export = {e: c for c, e in to_export.items()}
     present = set().union(*(r.keys() for r in rows)) if rows else set()
-    problems = [Problem("error", path.name, None, to_export[c], f"column for {table}.{c} is missing (map it, or name it {c})")
+    problems = [Problem("error", source, None, to_export[c], f"column for {table}.{c} is missing (map it, or name it {c})")
                 for c, f in model.model_fields.items() if f.is_required() and to_export[c] not in present]
     if problems:
         return None, problems
-    good, numbers = [], []
-    for number, raw in enumerate(rows, start=1):
-        data = {from_export[k]: v for k, v in raw.items() if k in from_export and v is not None}
-        try:
-            good.append(model.model_validate(data).model_dump())
-            numbers.append(number)
-        except ValidationError as exc:
-            for e in exc.errors():
-                column = to_export.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else None
-                problems.append(Problem("error", path.name, number, column, e["msg"].removeprefix("Value error, ")))
-    return pd.DataFrame(good, columns=list(model.model_fields), index=numbers), problems
+    frame = pd.DataFrame(rows, dtype=object, columns=sorted(present))
+    frame = frame[[e for e in frame.columns if e in from_export]].rename(columns=from_export)
+    frame.index = range(1, len(frame) + 1)  # 1 = the first line after the header
+    good, errors = validate_rows(model, frame)
+    for position, exc in errors:
+        for e in exc.errors():
+            column = to_export.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else None
+            problems.append(Problem("error", source, position + 1, column, e["msg"].removeprefix("Value error, ")))
+    return good[list(model.model_fields)], problems
 
 
 def read_crm(order_lines: str | Path, customers: str | Path, mapping: str | Path | dict | None = None) -> CrmData:
     """Order lines and the customer master from their exports (CSV, XLSX or a JSON array),
     checked: every problem at once, located by file, row and the export's column. Every
     customer of an order line must be in the master."""
+    paths = [Path(order_lines), Path(customers)]
+    missing = [Problem("error", p.name, None, None, "no such file") for p in paths if not p.is_file()]
+    if missing:
+        load_mapping(mapping)
+        raise LoadError(missing)
+    return crm_from_rows(_read_rows(paths[0]), _read_rows(paths[1]), mapping, (paths[0].name, paths[1].name))
+
+
+def crm_from_rows(order_lines: list[dict[str, Any]], customers: list[dict[str, Any]], mapping: str | Path | dict | None = None,
+                  sources: tuple[str, str] = ("order_lines", "customers")) -> CrmData:
+    """Order lines and the customer master from rows as read (column names in lower case, blank
+    cells None), checked as :func:`read_crm` says; ``sources`` name them in problems."""
     cols = load_mapping(mapping)
-    lines, problems = _rows("order_lines", Path(order_lines), cols.get("order_lines", {}))
-    master, more = _rows("customers", Path(customers), cols.get("customers", {}))
+    lines, problems = _rows("order_lines", order_lines, sources[0], cols.get("order_lines", {}))
+    master, more = _rows("customers", customers, sources[1], cols.get("customers", {}))
     problems += more
     if master is not None:
         for i in master.index[master.duplicated("customer")]:
-            problems.append(Problem("error", Path(customers).name, int(i), _export_name(cols.get("customers", {}), "customer"),
+            problems.append(Problem("error", sources[1], int(i), _export_name(cols.get("customers", {}), "customer"),
                                     f"customer {master.at[i, 'customer']!r} appears twice"))
     if lines is not None and master is not None:
-        known = set(master["customer"])
         column = _export_name(cols.get("order_lines", {}), "customer")
-        for i, c in zip(lines.index, lines["customer"]):
-            if c not in known:
-                problems.append(Problem("error", Path(order_lines).name, int(i), column, f"customer {c!r} is not in the customer master"))
+        unknown = ~lines["customer"].isin(set(master["customer"]))
+        for i, c in zip(lines.index[unknown], lines["customer"][unknown]):
+            problems.append(Problem("error", sources[0], int(i), column, f"customer {c!r} is not in the customer master"))
     if problems:
         raise LoadError(problems)
     return CrmData(order_lines=lines, customers=master)
