@@ -65,6 +65,7 @@ class Run(Base):
     mip_gap: Mapped[float | None] = mapped_column(Float)
     explanation: Mapped[dict | None] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=0)  # higher is solved first; equal ones by created_at
+    prepared: Mapped[dict | None] = mapped_column(JSON, deferred=True)  # a run sent as exports: {crm, scm} as sent, and the derivation's tables
 
 
 class Delivery(Base):
@@ -98,7 +99,7 @@ class RunTag(Base):
 
 
 #: Columns added since the runs table was first made: added to an older database at start.
-_ADDED_COLUMNS = {"plan_status": "VARCHAR(20)", "profit": "FLOAT", "mip_gap": "FLOAT", "explanation": "JSON", "priority": "INTEGER DEFAULT 0"}
+_ADDED_COLUMNS = {"plan_status": "VARCHAR(20)", "profit": "FLOAT", "mip_gap": "FLOAT", "explanation": "JSON", "priority": "INTEGER DEFAULT 0", "prepared": "JSON"}
 
 _engines: dict[str, Engine] = {}
 
@@ -136,7 +137,7 @@ def _upgrade(eng: Engine, tags_new: bool) -> None:
     with eng.begin() as conn:
         for name, kind in missing.items():
             conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {kind}"))
-    if set(missing) - {"priority"}:
+    if set(missing) - {"priority", "prepared"}:
         with session_for(eng) as s:
             for run in s.scalars(select(Run).where(Run.status.in_(FINAL))):
                 summarise(run, run.result or {})

@@ -15,12 +15,12 @@ from api.problems import BodyLimit, install
 from api.quotas import RateLimiter, SubmissionGate
 from api.routes import plans, runs, system, validation
 from api.routes.common import problem_responses
-from api.schemas import ProblemDetails, SubmitRun
+from api.schemas import ProblemDetails, SubmitExports, SubmitRun
 from planner import jobs
 from planner.contract.problems import ProblemsError
 
 #: Schemas an operation refers to by hand (bodies it reads itself: JSON or multipart).
-REFERENCED = [SubmitRun, ProblemDetails]
+REFERENCED = [SubmitRun, SubmitExports, ProblemDetails]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from planner.contract.inputs import MAX_LABEL, PRINTABLE, TABLES
+from planner.contract.crm import PRESETS, SCM_TABLES, ServeRates
+from planner.contract.inputs import MAX_LABEL, MAX_PERIODS, PRINTABLE, TABLES
 from planner.contract.instance import Instance
 from planner.contract.outputs import PLAN_TABLES
 from planner.jobs import KINDS, JobRequest
@@ -108,6 +109,53 @@ class SubmitRun(BaseModel):
     options: RunOptions = Field(default_factory=RunOptions)
 
 
+#: The supply side of a run prepared from exports: the planning contract's own supply tables.
+ScmIn = create_model(
+    "ScmIn",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="The supply side as the ERP holds it: the planning contract's products, suppliers, supplier_products, settings, supplier_capacity and open_orders.",
+    **{
+        name: (list[spec.row], Field(description=spec.description, min_length=1)) if name in ("products", "suppliers", "supplier_products")
+        else (list[spec.row] | None, Field(None, description=spec.description))
+        for name, spec in TABLES.items() if name in SCM_TABLES
+    },
+)
+
+
+class SegmentOf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer: str = Field(max_length=MAX_LABEL)
+    segment: str = Field(max_length=MAX_LABEL)
+
+
+Rows = Annotated[list[dict[str, Any]], Field(min_length=1)]
+
+
+class CrmIn(BaseModel):
+    """The CRM side as it exports it, and how to read it; the service derives the planning
+    instance from it as `planner prepare` does (profit per customer, segments, tiers, demand
+    with its error)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    order_lines: Rows = Field(description="Order lines (`planner schema`, CRM tables), named as the export names them when `mapping` says how.")
+    customers: Rows = Field(description="The customer master.")
+    mapping: Literal[tuple(PRESETS)] | dict[str, dict[str, str]] | None = Field(  # type: ignore[valid-type]
+        None, description='A preset\'s name, or {"order_lines": {contract column: export field}, "customers": {...}}.')
+    rates: ServeRates = Field(default_factory=ServeRates, description="Activity costs of serving (money each).")
+    segments: Literal["abc", "class"] | list[SegmentOf] = Field(
+        "abc", description="abc: classes by cumulative profit; class: the master's customer_class; or every customer's segment.")
+    cutoffs: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.8, 0.95], min_length=1, max_length=10, description="ABC cut-offs of cumulative profit.")
+    weeks: int = Field(13, ge=1, le=MAX_PERIODS, description="Weeks to plan.")
+    start: str | None = Field(None, pattern=r"^\d{4}-W\d{2}$", description="The first week to plan, 2026-W48 (default: the week after the history).")
+
+
+class SubmitExports(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    crm: CrmIn
+    scm: ScmIn  # type: ignore[valid-type]
+    options: RunOptions = Field(default_factory=RunOptions)
+
+
 class ProblemItem(BaseModel):
     table: str | None
     row: int | None
@@ -129,8 +177,11 @@ class ProblemDetails(BaseModel):
 
 
 class InputOut(BaseModel):
-    instance: dict[str, list[dict[str, Any]]] = Field(description="The tables as they were stored (after reading, before validation's defaults).")
+    instance: dict[str, list[dict[str, Any]]] = Field(description="The tables as they were stored (after reading, before validation's defaults); for a run sent as exports, the instance derived from them.")
     options: dict[str, Any] = Field(description="The options as they were run, the time limit filled in.")
+    exports: dict[str, Any] | None = Field(None, description="A run sent as CRM and supply-side exports: {crm, scm} exactly as sent.")
+    derivation: dict[str, list[dict[str, Any]]] | None = Field(
+        None, description="A run sent as exports: how the instance was derived (customer_profitability, whale_curve, customer_segments, segment_summary, demand_forecasts, tier_values).")
 
 
 class WebhookSecret(BaseModel):

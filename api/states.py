@@ -63,12 +63,13 @@ def _announce(s: Session, run: Run) -> None:
 
 
 def create(s: Session, *, tenant: str, request_hash: str, instance: dict, options: dict, name: str | None = None,
-           tags: list[str] | None = None, idempotency_key: str | None = None, sync: bool = False, priority: int = 0) -> Run:
+           tags: list[str] | None = None, idempotency_key: str | None = None, sync: bool = False, priority: int = 0,
+           prepared: dict | None = None) -> Run:
     """A new queued run (added to the session; the caller commits)."""
     tags = list(dict.fromkeys(tags or []))
     run = Run(id=str(uuid.uuid4()), tenant=tenant, name=name, tags=tags, status=QUEUED, idempotency_key=idempotency_key, request_hash=request_hash,
               instance=instance, options=options, sync=sync, log=_line("accepted"), attempts=0, cancel_requested=False, priority=priority,
-              created_at=utcnow())
+              prepared=prepared, created_at=utcnow())
     s.add(run)  # nothing is written before the caller commits (where a duplicate Idempotency-Key shows)
     s.add_all(RunTag(run_id=run.id, tag=t) for t in tags)
     return run

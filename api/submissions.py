@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from pydantic import ValidationError
 
 from api import db
 from api.problems import HTTPProblem
-from api.schemas import RunOptions
+from api.schemas import CrmIn, RunOptions
 from planner import jobs
+from planner.contract.crm import SCM_TABLES, assignment_from_rows, crm_from_rows, scm_problems
+from planner.jobs import JobRequest
 from planner.contract.loading import RawTables, parse_json, read_upload, tables_from_mapping
 from planner.contract.problems import Problem as DataProblem
 from planner.contract.problems import LoadError, ProblemsError
-from planner.contract.results import WITH_PLAN
+from planner.contract.results import WITH_PLAN, records
 from planner.contract.validation import ValidationReport, validate
 
 MAX_FILES, MAX_FIELDS = 50, 20
@@ -45,16 +48,27 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def read_submission(request: Request, upload: bool = False) -> tuple[RawTables, RunOptions]:
-    """A JSON body {"instance", "options"}, or for ``upload`` a multipart upload (CSV files or
-    one XLSX, options as JSON). Each operation takes one of the two (415 for the other), so
-    that the OpenAPI document gives each one body a client generator can follow."""
+@dataclass
+class Exports:
+    """A run sent as the CRM's and the supply side's exports, read (not yet derived)."""
+
+    crm: CrmIn
+    scm: RawTables
+    doc: dict  # {"crm", "scm"} exactly as sent, stored with the run
+
+
+async def read_submission(request: Request, upload: bool = False) -> tuple[RawTables | None, RunOptions, Exports | None]:
+    """A JSON body {"instance", "options"} or {"crm", "scm", "options"}, or for ``upload`` a
+    multipart upload (CSV files or one XLSX, options as JSON). Each operation takes one of the
+    two media types (415 for the other), so that the OpenAPI document gives each one body a
+    client generator can follow. Exports come back read and checked in shape; deriving the
+    instance from them (:func:`prepare_exports`) is the caller's, in a worker thread."""
     kind = _media_type(request)
     if upload:
         if kind != UPLOAD_TYPE:
             raise HTTPProblem(415, "Unsupported Media Type", f"send the files as {UPLOAD_TYPE} (got {kind or 'no Content-Type'}); JSON goes to "
                               + request.url.path.removesuffix("/upload"))
-        return await _read_multipart(request)
+        return (*await _read_multipart(request), None)
     if kind not in JSON_TYPES:
         raise HTTPProblem(415, "Unsupported Media Type", f"send the request as application/json (got {kind or 'no Content-Type'})"
                           + (f"; files go to {request.url.path}/upload" if kind == UPLOAD_TYPE else ""))
@@ -64,20 +78,83 @@ async def read_submission(request: Request, upload: bool = False) -> tuple[RawTa
         raise HTTPProblem(400, "Malformed JSON", exc.problems[0].message)
     if not isinstance(doc, dict):
         raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": None, "message": "the body must be an object {\"instance\": ..., \"options\": ...}"}])
-    unknown = sorted(set(doc) - {"instance", "options"})
-    if unknown or "instance" not in doc:
-        items = [{"table": None, "row": None, "column": k, "message": "unknown field"} for k in unknown]
-        items += [] if "instance" in doc else [{"table": None, "row": None, "column": "instance", "message": "Field required"}]
+    exports = "instance" not in doc and ("crm" in doc or "scm" in doc)
+    wanted = ("crm", "scm") if exports else ("instance",)
+    unknown = sorted(set(doc) - {*wanted, "options"})
+    items = [{"table": None, "row": None, "column": k, "message": "unknown field" + (" (send an instance, or crm and scm)" if k in ("crm", "scm", "instance") else "")}
+             for k in unknown]
+    items += [{"table": None, "row": None, "column": k, "message": "Field required"} for k in wanted if k not in doc]
+    if items:
         raise HTTPProblem(422, "Invalid request", errors=items)
     try:
         options = RunOptions.model_validate(doc.get("options", {}))
     except ValidationError as exc:
         raise HTTPProblem(422, "Invalid request", errors=_pydantic_items(exc, "options."))
+    if exports:
+        return None, options, _read_exports(doc)
     try:
         raw = tables_from_mapping(doc["instance"], "instance")
     except ProblemsError as exc:
         raise HTTPProblem(422, "Invalid instance", errors=problem_items(exc.problems))
-    return raw, options
+    return raw, options, None
+
+
+def _read_exports(doc: dict) -> Exports:
+    """crm: its options checked by CrmIn (a mapping is a preset's name or an object: never a
+    path), its rows read like a JSON instance's; scm: read like an instance."""
+    try:
+        crm = CrmIn.model_validate(doc["crm"])
+    except ValidationError as exc:
+        items = [{"table": None, "row": None, "column": "crm." + ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise HTTPProblem(422, "Invalid request", errors=items)
+    try:
+        scm = tables_from_mapping(doc["scm"], "scm")
+    except ProblemsError as exc:
+        raise HTTPProblem(422, "Invalid supply side", errors=problem_items(_located(exc.problems, "scm")))
+    unknown = sorted(set(scm) - set(SCM_TABLES))
+    if unknown:
+        raise HTTPProblem(422, "Invalid supply side", errors=[{"table": f"scm.{t}", "row": None, "column": None,
+                                                                  "message": f"not a supply-side table (tables: {', '.join(SCM_TABLES)})"} for t in unknown])
+    return Exports(crm=crm, scm=scm, doc={"crm": doc["crm"], "scm": doc["scm"]})
+
+
+def _in_request(table: str | None) -> str | None:
+    """Where a problem of the preparation lies in the request's body."""
+    if table in ("order_lines", "customers"):
+        return f"crm.{table}"
+    if table == "options":  # the CRM side's own options: start, segments, cutoffs
+        return "crm"
+    return f"scm.{table}" if table in SCM_TABLES else table
+
+
+def _located(problems: list[DataProblem], prefix: str) -> list[DataProblem]:
+    return [DataProblem(p.severity, f"{prefix}.{p.table}" if p.table and not p.table.startswith(prefix) else p.table or prefix, p.row, p.column, p.message)
+            for p in problems]
+
+
+def prepare_exports(exports: Exports) -> tuple[RawTables | None, dict[str, list[dict]], list[dict]]:
+    """The planning instance derived from exports as ``planner prepare`` derives it (the job
+    layer's ``prepare``), and the tables it was derived from; or the problems, located in the
+    request (crm.order_lines row 12 column quantity, scm.suppliers...)."""
+    crm = exports.crm
+    found = scm_problems(exports.scm)  # every problem at once: the supply side's beside the CRM side's
+    try:
+        rows = tables_from_mapping({"order_lines": crm.order_lines, "customers": crm.customers}, "crm")
+        data = crm_from_rows(rows["order_lines"], rows["customers"], crm.mapping or None, ("crm.order_lines", "crm.customers"))
+        segmentation = crm.segments if isinstance(crm.segments, str) else assignment_from_rows(
+            [s.model_dump() for s in crm.segments], set(data.customers["customer"]), "crm.segments")
+        if found:
+            raise ProblemsError([])
+        request = JobRequest(kind="prepare", crm=data, rates=crm.rates, segmentation=segmentation, cutoffs=tuple(crm.cutoffs),
+                             scm=exports.scm, horizon_weeks=crm.weeks, start_week=crm.start)
+        result = jobs.run(request)
+    except ProblemsError as exc:
+        found += exc.problems
+    if found:
+        return None, {}, problem_items([DataProblem(p.severity, _in_request(p.table), p.row, p.column, p.message) for p in found])
+    raw = {name.removeprefix("instance/"): records(df) for name, df in result.tables.items() if name.startswith("instance/")}
+    derivation = {name: records(df) for name, df in result.tables.items() if not name.startswith("instance/")}
+    return raw, derivation, []
 
 
 async def _read_multipart(request: Request) -> tuple[RawTables, RunOptions]:

@@ -21,13 +21,14 @@ from api.quotas import check_run_quota
 from api.routes.common import AUTH, BODY, find_run, plan_document, problem_responses, run_out
 from planner.contract.results import WITH_PLAN, Result
 from api.schemas import AnalysisOut, InputOut, RunList, RunOut, RunStatus, WebhookSecret
-from api.submissions import check_submission, read_submission, request_hash, resolve_previous_plan
+from api.submissions import check_submission, prepare_exports, read_submission, request_hash, resolve_previous_plan
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # what the database column holds
 
-JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmitRun"}}}}}
+JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "anyOf": [{"$ref": "#/components/schemas/SubmitRun"}, {"$ref": "#/components/schemas/SubmitExports"}]}}}}}
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object",
     "properties": {
@@ -61,7 +62,7 @@ async def _accept(request: Request, who: Principal, settings: Settings, executor
 
 
 async def _accept_in_turn(request: Request, who: Principal, settings: Settings, executor, key: str | None, sync: bool, upload: bool) -> tuple[db.Run, bool]:
-    raw, options = await read_submission(request, upload)
+    raw, options, exports = await read_submission(request, upload)
     options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit
     if sync:
@@ -70,6 +71,12 @@ async def _accept_in_turn(request: Request, who: Principal, settings: Settings, 
         raise HTTPProblem(422, "Invalid request", errors=[{"table": None, "row": None, "column": "options.time_limit", "message": f"at most {settings.max_time_limit:g} seconds"}])
     if options.webhook is not None and (why := webhooks.allowed(options.webhook.url, settings)):
         found = [*found, {"table": "options", "row": None, "column": "webhook.url", "message": why, "severity": "error"}]
+    prepared = None
+    if exports is not None:
+        raw, derivation, problems = await run_in_threadpool(prepare_exports, exports)
+        if problems:
+            raise HTTPProblem(422, "Invalid exports", f"{len(problems)} problem(s); nothing was solved", errors=problems + found)
+        prepared = {**exports.doc, "derivation": derivation}
     await run_in_threadpool(check_submission, raw, options, settings.models_dirs(), found)
     digest = request_hash(raw, options)
 
@@ -81,7 +88,7 @@ async def _accept_in_turn(request: Request, who: Principal, settings: Settings, 
                     return old, False
             check_run_quota(s, who.tenant, settings)  # a repeated request (above) is no new run and passes
             run = states.create(s, tenant=who.tenant, request_hash=digest, instance=raw, options={**options.model_dump(mode="json"), "time_limit": limit},
-                                name=options.name, tags=options.tags, idempotency_key=key, sync=sync, priority=options.priority)
+                                name=options.name, tags=options.tags, idempotency_key=key, sync=sync, priority=options.priority, prepared=prepared)
             try:
                 s.commit()
             except IntegrityError:  # a concurrent request with the same key won the insert
@@ -153,10 +160,12 @@ def get_log(run_id: str, who: Reader, s: SessionDep):
     return PlainTextResponse(find_run(s, who, run_id).log or "")
 
 
-@router.get("/runs/{run_id}/input", response_model=InputOut, summary="The exact input that was solved", responses=problem_responses(*AUTH, 404))
+@router.get("/runs/{run_id}/input", response_model=InputOut, summary="The exact input that was solved (and the exports it was derived from)", responses=problem_responses(*AUTH, 404))
 def get_input(run_id: str, who: Reader, s: SessionDep):
     run = find_run(s, who, run_id)
-    return JSONResponse({"instance": run.instance, "options": run.options})
+    prepared = run.prepared or {}
+    return JSONResponse({"instance": run.instance, "options": run.options, "exports": {k: prepared[k] for k in ("crm", "scm")} if prepared else None,
+                         "derivation": prepared.get("derivation")})
 
 
 @router.get("/runs/{run_id}/analysis", response_model=AnalysisOut, summary="The tables of an analysis run (value of integration, frontier, scenario, explain)",

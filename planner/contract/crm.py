@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.contract.bulk import validate_rows
 from planner.contract.fields import field
-from planner.contract.inputs import MAX_UNIT_MONEY, MAX_UNITS, Label, Row
+from planner.contract.inputs import MAX_LABEL, MAX_UNIT_MONEY, MAX_UNITS, PRINTABLE, Label, Row
 from planner.contract.loading import parse_json, read_csv, read_workbook, records
 from planner.contract.problems import LoadError, Problem
 from planner.contract.validation import validate
@@ -258,19 +258,26 @@ def crm_from_rows(order_lines: list[dict[str, Any]], customers: list[dict[str, A
 def read_assignment(path: Path, known: set[str]) -> pd.Series:
     """An edited customer_segments.csv given back: customer -> segment, every customer once."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    problems = [Problem("error", path.name, None, c, "column is missing") for c in ("customer", "segment") if c not in df.columns]
+    return assignment_from_rows(df.to_dict("records"), known, path.name)
+
+
+def assignment_from_rows(rows: list[dict[str, Any]], known: set[str], source: str = "segments") -> pd.Series:
+    """customer -> segment from rows {customer, segment}: every customer of the master once."""
+    df = pd.DataFrame(rows, dtype=object)
+    problems = [Problem("error", source, None, c, "column is missing") for c in ("customer", "segment") if c not in df.columns]
     if problems:
         raise LoadError(problems)
+    df = df[["customer", "segment"]].fillna("").astype(str)
     for i, (c, s) in enumerate(zip(df["customer"], df["segment"]), start=1):
         if c not in known:
-            problems.append(Problem("error", path.name, i, "customer", f"customer {c!r} is not in the customer master"))
-        elif not s.strip():
-            problems.append(Problem("error", path.name, i, "segment", "no segment given"))
+            problems.append(Problem("error", source, i, "customer", f"customer {c!r} is not in the customer master"))
+        elif not s.strip() or len(s.strip()) > MAX_LABEL or not re.fullmatch(PRINTABLE, s):
+            problems.append(Problem("error", source, i, "segment", f"a segment label of 1 to {MAX_LABEL} printable characters"))
     for i in df.index[df.duplicated("customer")]:
-        problems.append(Problem("error", path.name, int(i) + 1, "customer", f"customer {df.at[i, 'customer']!r} appears twice"))
+        problems.append(Problem("error", source, int(i) + 1, "customer", f"customer {df.at[i, 'customer']!r} appears twice"))
     missing = sorted(known - set(df["customer"]))
     if missing:
-        problems.append(Problem("error", path.name, None, "customer", f"{len(missing)} customer(s) of the master have no segment, e.g. {missing[0]!r}"))
+        problems.append(Problem("error", source, None, "customer", f"{len(missing)} customer(s) of the master have no segment, e.g. {missing[0]!r}"))
     if problems:
         raise LoadError(problems)
     return pd.Series(df["segment"].str.strip().to_numpy(), index=df["customer"].to_numpy(), name="segment")
