@@ -58,7 +58,7 @@ def stages(crm: Path, scm: Path, out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--products", type=int, default=5000)
-    ap.add_argument("--customers", type=int, default=22000)
+    ap.add_argument("--customers", type=int, default=16500)  # about 1,000,000 order lines: the target
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pacompute
 from pydantic import BaseModel, ValidationError
 
 from planner.contract.inputs import MAX_LABEL
@@ -43,21 +45,32 @@ def _kind(annotation: Any) -> str:
     return {float: "number", dt.date: "date", str: "text"}.get(base, "other")
 
 
-def _types(values: pd.Series) -> np.ndarray:
-    return values.map(type).to_numpy()
+TEXT = pd.ArrowDtype(pa.string())
+
+
+def _cells(values: pd.Series) -> tuple[np.ndarray, np.ndarray | None, pd.Series]:
+    """The cells' types (None when every cell given is text, as a CSV reader gives them), the
+    positions of the text cells, and those cells as Arrow strings (regex and trimming in C++)."""
+    raw = values.to_numpy(dtype=object, na_value=None)
+    if isinstance(values.dtype, (pd.ArrowDtype, pd.StringDtype)) or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        kinds, text = None, np.flatnonzero(values.notna().to_numpy(bool))
+    else:
+        kinds = values.map(type).to_numpy()
+        text = np.flatnonzero(kinds == str)
+    return kinds, text, pd.Series(raw[text], dtype=object).astype(TEXT)
 
 
 def _number(values: pd.Series, info: Any) -> tuple[np.ndarray, np.ndarray]:
-    kinds = _types(values)
-    raw = values.to_numpy()
+    kinds, text, s = _cells(values)
+    raw = values.to_numpy(dtype=object, na_value=None)
     out = np.full(len(raw), np.nan)
-    numeric = (kinds == int) | (kinds == float)  # bool is its own type: refused by the model
-    out[numeric] = raw[numeric].astype(float)
-    text = np.flatnonzero(kinds == str)
-    s = pd.Series(raw[text], dtype=object)
+    ok = np.zeros(len(raw), bool)
+    if kinds is not None:
+        numeric = (kinds == int) | (kinds == float)  # bool is its own type: refused by the model
+        out[numeric] = raw[numeric].astype(float)
+        ok |= numeric
     plain = s.str.fullmatch(NUMBER).fillna(False).to_numpy(bool)
     out[text[plain]] = s[plain].astype(float).to_numpy()
-    ok = numeric.copy()
     ok[text[plain]] = True
     ok &= np.isfinite(out)
     with np.errstate(invalid="ignore"):
@@ -69,40 +82,43 @@ def _number(values: pd.Series, info: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    kinds = _types(values)
-    raw = values.to_numpy()
-    text = np.flatnonzero((kinds == str) | (kinds == int))  # a number in a label column is read as its digits
-    stripped = pd.Series(raw[text], dtype=object).astype(str).str.strip()
-    good = (stripped.str.len().between(1, MAX_LABEL) & ~stripped.str.contains(CONTROL)).to_numpy(bool)
+    kinds, text, s = _cells(values)
+    raw = values.to_numpy(dtype=object, na_value=None)
+    if kinds is not None:  # a whole number in a label column is read as its digits
+        ints = np.flatnonzero(kinds == int)
+        text = np.concatenate([text, ints])
+        s = pd.concat([s, pd.Series([str(v) for v in raw[ints]], dtype=object).astype(TEXT)], ignore_index=True)
+    stripped = s.str.strip()
+    good = (stripped.str.len().between(1, MAX_LABEL) & ~stripped.str.contains(CONTROL)).fillna(False).to_numpy(bool)
     out = np.full(len(raw), None, dtype=object)
-    out[text[good]] = stripped[good].to_numpy()
+    out[text[good]] = stripped[good].to_numpy(dtype=object)
     ok = np.zeros(len(raw), bool)
     ok[text[good]] = True
     return out, ok
 
 
 def _date(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    kinds = _types(values)
-    raw = values.to_numpy()
+    kinds, text, s = _cells(values)
+    raw = values.to_numpy(dtype=object, na_value=None)
     out = np.full(len(raw), None, dtype=object)
-    ok = kinds == dt.date
-    out[ok] = raw[ok]
-    is_time = np.array([issubclass(k, dt.datetime) for k in kinds], bool) if len(kinds) else np.zeros(0, bool)
-    out[is_time] = [v.date() for v in raw[is_time]]
-    ok |= is_time
-    left = np.flatnonzero(kinds == str)
-    s = pd.Series(raw[left], dtype=object).str.strip()
+    ok = np.zeros(len(raw), bool)
+    if kinds is not None:
+        day = kinds == dt.date
+        out[day] = raw[day]
+        moment = np.array([issubclass(k, dt.datetime) for k in kinds], bool)
+        out[moment] = [v.date() for v in raw[moment]]
+        ok |= day | moment
+    s = s.str.strip().reset_index(drop=True)
     for pattern, (y, m, d) in DATES:  # the first layout a value fits, as the model tries them in turn
-        parts = s.str.extract(f"^{pattern.pattern}$")
-        hit = parts[0].notna().to_numpy()
+        hit = s.str.fullmatch(pattern.pattern).fillna(False).to_numpy(bool)
         if hit.any():
-            p = parts[hit].astype(int)
-            day = pd.to_datetime(pd.DataFrame({"year": p[y - 1], "month": p[m - 1], "day": p[d - 1]}), errors="coerce")
-            valid = day.notna().to_numpy()
-            where = left[hit][valid]
+            iso = pacompute.replace_substring_regex(pa.array(s[hit]), f"^{pattern.pattern}$", rf"\{y}-\{m}-\{d}")
+            day = pd.to_datetime(pd.Series(iso.to_numpy(zero_copy_only=False), dtype=object), format="%Y-%m-%d", errors="coerce")
+            valid = day.notna().to_numpy(bool)
+            where = text[hit][valid]
             out[where] = day[valid].dt.date.to_numpy()
             ok[where] = True
-        left, s = left[~hit], s[~hit].reset_index(drop=True)
+        text, s = text[~hit], s[~hit].reset_index(drop=True)
     return out, ok
 
 
@@ -138,7 +154,7 @@ def validate_rows(model: type[BaseModel], frame: pd.DataFrame) -> tuple[pd.DataF
     fixed, labels = [], []
     records = frame.iloc[np.flatnonzero(~plain)].to_dict("records")
     for position, row in zip(np.flatnonzero(~plain), records):
-        data = {k: v for k, v in row.items() if k in model.model_fields and v is not None and not (isinstance(v, float) and np.isnan(v))}
+        data = {k: v for k, v in row.items() if k in model.model_fields and v is not None and v is not pd.NA and not (isinstance(v, float) and np.isnan(v))}
         try:
             fixed.append(model.model_validate(data).model_dump())
             labels.append(frame.index[position])

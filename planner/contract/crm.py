@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from planner.contract.bulk import validate_rows
 from planner.contract.fields import field
 from planner.contract.inputs import MAX_LABEL, MAX_UNIT_MONEY, MAX_UNITS, PRINTABLE, Label, Row
-from planner.contract.loading import parse_json, read_csv, read_workbook, records
+from planner.contract.loading import parse_json, read_csv_frame, read_workbook, records
 from planner.contract.problems import LoadError, Problem
 from planner.contract.validation import validate
 
@@ -185,39 +185,44 @@ def _export_name(mapping: dict[str, str], column: str) -> str:
     return mapping.get(column, column).strip().lower()
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
+def _read_frame(path: Path) -> pd.DataFrame:
+    """An export as a frame of cells (column names in lower case, blanks None, rows numbered from 1)."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        sheets = read_workbook(path, path.name)
-        return next(iter(sheets.values()), [])
+    if suffix not in (".xlsx", ".xlsm", ".json"):
+        return read_csv_frame(path, path.name)
     if suffix == ".json":
         doc = parse_json(path.read_bytes(), path.name)
         if not isinstance(doc, list):
             raise LoadError([Problem("error", path.name, None, None, "must be an array of row objects")])
-        return records(pd.DataFrame(doc))
-    return read_csv(path, path.name)
+        rows = records(pd.DataFrame(doc))
+    else:
+        rows = next(iter(read_workbook(path, path.name).values()), [])
+    return _frame(rows)
 
 
-def _rows(table: str, rows: list[dict[str, Any]], source: str, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, dtype=object, columns=sorted(set().union(*(r.keys() for r in rows))) if rows else [])
+    frame.index = range(1, len(frame) + 1)  # 1 = the first line after the header
+    return frame
+
+
+def _rows(table: str, frame: pd.DataFrame, source: str, mapping: dict[str, str]) -> tuple[pd.DataFrame | None, list[Problem]]:
     """One table as read from an export, renamed by its mapping and validated (column by column
     where plain, row by row where not: :mod:`planner.contract.bulk`); problems name the
     ``source``, its row (1 = the first line after the header) and the export's own column."""
     model = CRM_TABLES[table]
     to_export = {c: _export_name(mapping, c) for c in model.model_fields}
     from_export = {e: c for c, e in to_export.items()}
-    present = set().union(*(r.keys() for r in rows)) if rows else set()
     problems = [Problem("error", source, None, to_export[c], f"column for {table}.{c} is missing (map it, or name it {c})")
-                for c, f in model.model_fields.items() if f.is_required() and to_export[c] not in present]
+                for c, f in model.model_fields.items() if f.is_required() and to_export[c] not in frame.columns]
     if problems:
         return None, problems
-    frame = pd.DataFrame(rows, dtype=object, columns=sorted(present))
     frame = frame[[e for e in frame.columns if e in from_export]].rename(columns=from_export)
-    frame.index = range(1, len(frame) + 1)  # 1 = the first line after the header
     good, errors = validate_rows(model, frame)
     for position, exc in errors:
         for e in exc.errors():
             column = to_export.get(str(e["loc"][0]), str(e["loc"][0])) if e["loc"] else None
-            problems.append(Problem("error", source, position + 1, column, e["msg"].removeprefix("Value error, ")))
+            problems.append(Problem("error", source, int(frame.index[position]), column, e["msg"].removeprefix("Value error, ")))
     return good[list(model.model_fields)], problems
 
 
@@ -230,13 +235,17 @@ def read_crm(order_lines: str | Path, customers: str | Path, mapping: str | Path
     if missing:
         load_mapping(mapping)
         raise LoadError(missing)
-    return crm_from_rows(_read_rows(paths[0]), _read_rows(paths[1]), mapping, (paths[0].name, paths[1].name))
+    return _crm(_read_frame(paths[0]), _read_frame(paths[1]), mapping, (paths[0].name, paths[1].name))
 
 
 def crm_from_rows(order_lines: list[dict[str, Any]], customers: list[dict[str, Any]], mapping: str | Path | dict | None = None,
                   sources: tuple[str, str] = ("order_lines", "customers")) -> CrmData:
     """Order lines and the customer master from rows as read (column names in lower case, blank
     cells None), checked as :func:`read_crm` says; ``sources`` name them in problems."""
+    return _crm(_frame(order_lines), _frame(customers), mapping, sources)
+
+
+def _crm(order_lines: pd.DataFrame, customers: pd.DataFrame, mapping: str | Path | dict | None, sources: tuple[str, str]) -> CrmData:
     cols = load_mapping(mapping)
     lines, problems = _rows("order_lines", order_lines, sources[0], cols.get("order_lines", {}))
     master, more = _rows("customers", customers, sources[1], cols.get("customers", {}))

@@ -13,6 +13,8 @@ from pydantic import ValidationError
 
 from planner.contract.bulk import validate_rows
 from planner.contract.crm import CustomerRecord, OrderLine
+from planner.contract.loading import read_csv, read_csv_frame
+from planner.contract.problems import LoadError
 
 TEXT = ["A", "  B  ", "", " ", "x" * 100, "x" * 101, " " + "y" * 100 + " ", "a\tb", "a\x00b", "a\x7f", 123, -7, 1.5, True, "ü€", "12346"]
 NUMBER = ["5", "-3", "0", "1e3", "1E-2", "1.5", " 5", "+5", ".5", "5.", "abc", "nan", "inf", "-inf", "1_000", "0x10", "",
@@ -102,3 +104,51 @@ def test_plain_rows_never_reach_the_row_model(monkeypatch):
     good, errors = validate_rows(OrderLine, frame)
     assert len(good) == 1000 and len(calls) == 1 and errors[0][0] == 1000
     assert good["quantity"].tolist()[:3] == [-5.0, -4.0, -3.0] and good["order_date"].iloc[0] == dt.date(2026, 3, 1)
+
+
+CSV_FILES = {
+    "plain": b"Order_ID, Customer ,product\nO1,C1,P\nO2, C2 ,P \n",
+    "bom and blank lines": b"\xef\xbb\xbforder_id,customer\nO1,C1\n\n , \nO2,C2\n",
+    "space before a quote": b'order_id,customer\nO1, "C1, Ltd"\n',
+    "quoted line break": b'order_id,customer\nO1,"C1\nsecond line"\n',
+    "blank cells": b"order_id,customer,ship_to\nO1,C1,\nO2,,S\n",
+    "trailing separator": b"order_id,customer\nO1,C1,\n",
+}
+
+
+@pytest.mark.parametrize("name", CSV_FILES)
+def test_the_column_reader_reads_a_csv_as_the_row_reader_does(tmp_path, name):
+    path = tmp_path / "order_lines.csv"
+    path.write_bytes(CSV_FILES[name])
+    frame = read_csv_frame(path, path.name)
+    rows = [{k: (None if v is pd.NA else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    assert rows == read_csv(path, path.name) and list(frame.index) == list(range(1, len(rows) + 1))
+
+
+def test_a_short_line_is_the_row_readers_located_error(tmp_path):
+    path = tmp_path / "order_lines.csv"
+    path.write_bytes(b"order_id,customer,product\nO1,C1,P\nO2,C2\n")
+    with pytest.raises(LoadError) as err:
+        read_csv_frame(path, path.name)
+    assert err.value.problems[0].row == 2 and "2 fields" in err.value.problems[0].message
+
+
+@pytest.mark.parametrize("model", [OrderLine, CustomerRecord])
+def test_text_columns_read_by_arrow_are_judged_as_the_row_model_judges_them(tmp_path, model):
+    """The CSV path: every cell is text, held as Arrow strings; the text values of the pools, each
+    alone in a valid row, through a CSV file."""
+    base = {n: str(VALID[KIND[n]][0]) for n in model.model_fields}
+    rows = [{**base, name: value} for name in model.model_fields for value in [*POOLS[KIND[name]], None]
+            if value is None or isinstance(value, str) and "\x00" not in value]
+    path = tmp_path / "t.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    frame = read_csv_frame(path, path.name)
+    assert all(isinstance(d, pd.ArrowDtype) for d in frame.dtypes)  # the column path, not the fallback
+    good, errors = validate_rows(model, frame)
+    failed = {position for position, _ in errors}
+    for position, row in enumerate(read_csv(path, path.name)):
+        expected = by_model(model, row)
+        assert (expected is None) == (position in failed), row
+        if expected is not None:
+            got = good.loc[position + 1].to_dict()
+            assert all(same(expected[k], got[k]) for k in expected), (row, expected, got)
