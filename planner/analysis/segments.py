@@ -53,6 +53,24 @@ def kept_classes(crm: CrmData) -> pd.Series:
     return pd.Series(master["customer_class"].to_numpy(), index=master["customer"].to_numpy(), name="segment")
 
 
+def customer_products(crm: CrmData, segment_of: pd.Series) -> pd.DataFrame:
+    """The planning contract's ``customer_products``: what each customer bought of each product
+    (net of returns) as a share of its segment's units of it, and its own net price (net revenue
+    over net units). Pairs without net units are left out (a share must be above 0)."""
+    lines = crm.order_lines
+    back = (-lines["quantity"]).clip(lower=0) + lines["returned_quantity"].fillna(0.0)
+    net = lines["quantity"].clip(lower=0) - back
+    df = pd.DataFrame({"customer": lines["customer"], "product": lines["product"], "units": net,
+                       "revenue": net * lines["net_unit_price"]})
+    pair = df.groupby(["customer", "product"], sort=True)[["units", "revenue"]].sum().reset_index()
+    pair = pair[pair["units"] > 0]
+    pair["segment"] = pair["customer"].map(segment_of)
+    total = pair.groupby(["segment", "product"])["units"].transform("sum")
+    share = np.floor(pair["units"] / total * 1e10) / 1e10  # rounded down, as the customers' shares are
+    out = pd.DataFrame({"customer": pair["customer"], "product": pair["product"], "share": share, "price": (pair["revenue"] / pair["units"]).round(6)})
+    return out[out["share"] > 0].reset_index(drop=True)
+
+
 def segment_tables(profits: pd.DataFrame, segment_of: pd.Series) -> dict[str, pd.DataFrame]:
     """The planning contract's ``segments`` and ``customers`` tables, and ``customer_segments``.
 
@@ -70,7 +88,8 @@ def segment_tables(profits: pd.DataFrame, segment_of: pd.Series) -> dict[str, pd
     # rounded down to 1e-10: thousands of shares written and read back still add up to at most 1
     # (the contract refuses more), and lose at most 1e-10 each
     share = np.floor(share * 1e10) / 1e10
-    customers = pd.DataFrame({"customer": with_units["customer"], "segment": with_units["segment"], "share": share})
+    own_cost = (with_units["cost_to_serve"] / with_units["units"]).round(6)
+    customers = pd.DataFrame({"customer": with_units["customer"], "segment": with_units["segment"], "share": share, "cost_to_serve": own_cost})
     assignment = df[["customer", "segment", "profit", "rank", "units", "cost_to_serve"]].sort_values("rank")
     return {"segments": segments, "customers": customers.reset_index(drop=True), "customer_segments": assignment.reset_index(drop=True),
             "segment_summary": seg.reset_index()[["segment", "customers", "units", "profit", "cost_to_serve"]]}

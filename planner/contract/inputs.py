@@ -131,6 +131,15 @@ class Customer(Row):
     customer: Label = field("Customer (CRM account).")
     segment: Label = field("Segment the customer belongs to.")
     share: float = field("Customer's share of its segment's demand (used to report profitability per customer).", "fraction 0..1", gt=0, le=1)
+    cost_to_serve: float | None = field("The customer's own cost of being served per unit it buys, from its order history (orders, lines, deliveries, "
+                                        "returns); its profitability is charged by it (blank: the segment's).", "money / unit", ge=0, le=MAX_UNIT_MONEY, default=None)
+
+
+class CustomerProduct(Row):
+    customer: Label = field("Customer (a customer of the customers table).")
+    product: Label = field("Product the customer buys.")
+    share: float = field("Customer's share of its segment's units of this product, from its order history.", "fraction 0..1", gt=0, le=1)
+    price: float | None = field("The customer's own net price of the product (blank: the segment's).", "money / unit", ge=0, le=MAX_UNIT_MONEY, default=None)
 
 
 class Period(Row):
@@ -162,6 +171,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec(name="open_orders", row=OpenOrder, key=("supplier", "product", "arrival_period"), required=False, description="Orders already in transit."),
         TableSpec(name="periods", row=Period, key=("period",), required=False, description="Explicit order of the periods (else labels are sorted)."),
         TableSpec(name="customers", row=Customer, key=("customer",), required=False, description="Customers mapped to segments, for profitability per customer."),
+        TableSpec(name="customer_products", row=CustomerProduct, key=("customer", "product"), required=False,
+                  description="What each customer buys of its segment's demand, and at what price: profitability per customer from its own history."),
     ]
 }
 

@@ -65,7 +65,8 @@ class Instance:
     open_orders: pd.DataFrame
     periods_table: pd.DataFrame
     periods: list[str] = field(default_factory=list)
-    customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["customer", "segment", "share"]))
+    customers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["customer", "segment", "share", "cost_to_serve"]))
+    customer_products: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["customer", "product", "share", "price"]))
     #: For the infeasibility diagnosis: order bounds from capacity, budget and warehouse
     #: are left out of the big-M so that those rows alone limit orders and can be relaxed.
     elastic: bool = False

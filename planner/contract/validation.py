@@ -141,6 +141,18 @@ def check_references(t: Tables, report: ValidationReport) -> None:
             if v > 1 + 1e-9:
                 i = int(t["customers"].index[t["customers"]["segment"] == s][-1])
                 report.problems.append(Problem("error", "customers", i, "share", f"shares of segment {s!r} add up to {v:g}, more than 1"))
+    if "customer_products" in t and "customers" not in t:
+        report.problems.append(Problem("error", "customer_products", None, None, "needs the customers table (each customer's segment)"))
+    _refs(t, report, "customer_products", "customer", "customers", "customer")
+    _refs(t, report, "customer_products", "product", "products", "product")
+    if "customer_products" in t and "customers" in t:
+        cp = t["customer_products"]
+        segment = cp["customer"].map(t["customers"].set_index("customer")["segment"])
+        total = cp["share"].groupby([segment, cp["product"]]).sum()
+        for (s, p), v in total.items():
+            if v > 1 + 1e-9:
+                i = int(cp.index[(segment == s) & (cp["product"] == p)][-1])
+                report.problems.append(Problem("error", "customer_products", i, "share", f"shares of segment {s!r} in product {p!r} add up to {v:g}, more than 1"))
 
 
 def check_tiers(t: Tables, report: ValidationReport) -> None:
@@ -265,6 +277,7 @@ def validate(raw: RawTables) -> ValidationReport:
         periods_table=get("periods") if "periods" in t else pd.DataFrame({"period": periods, "order": range(1, len(periods) + 1)}),
         periods=periods,
         customers=get("customers"),
+        customer_products=get("customer_products"),
     )
     return report
 

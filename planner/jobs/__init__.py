@@ -44,6 +44,7 @@ from planner.analysis.scenario import apply_scenario
 from planner.analysis.segments import (
     DEFAULT_CUTOFFS,
     abc_classes,
+    customer_products,
     kept_classes,
     segment_tables,
 )
@@ -248,7 +249,7 @@ def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, i
                             "std": round(r.std, 6), "price": round(r.price, 6)} for r in forecasts.itertuples() for period in periods],
                           columns=["segment", "product", "period", "quantity", "std", "price"])
     tables = {"customer_profitability": profits, "whale_curve": whale_curve(profits), **segment_tables(profits, segment_of),
-              "demand": demand, "demand_forecasts": forecasts}
+              "customer_products": customer_products(request.crm, segment_of), "demand": demand, "demand_forecasts": forecasts}
     return tables, segment_of
 
 
@@ -271,7 +272,7 @@ def _prepare(request: JobRequest) -> Result:
     tiers, tier_values = tier_menus(tables["customer_profitability"], segment_of, history_weeks, request.horizon_weeks)
     raw = {name: rows for name, rows in request.scm.items() if name in SCM_TABLES}
     raw.update({"segments": records(tables["segments"]), "service_tiers": records(tiers), "demand": records(tables["demand"]),
-                "customers": records(tables["customers"]),
+                "customers": records(tables["customers"]), "customer_products": records(tables["customer_products"]),
                 "periods": [{"period": p, "order": i + 1} for i, p in enumerate(periods)]})
     report = validate(tables_from_mapping(raw))
     if not report.ok:

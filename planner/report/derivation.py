@@ -48,7 +48,7 @@ def write_derivation(out: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in DERIVED:
         tables[name].to_csv(out / f"{name}.csv", index=False)
-    with pd.ExcelWriter(out / "derivation.xlsx", engine="openpyxl") as xw:
+    with pd.ExcelWriter(out / "derivation.xlsx", engine="xlsxwriter") as xw:
         for name in DERIVED:
             tables[name].to_excel(xw, sheet_name=name[:31], index=False)
         accuracy_by_class(tables["demand_forecasts"]).to_excel(xw, sheet_name="accuracy_by_class", index=False)

@@ -13,8 +13,9 @@ frontier                 frontier.csv and frontier.png
 scenario                 the base plan and the scenario's plan in folders of their own, and
                          the differences (diff_*.csv)
 diff                     the differences (diff_*.csv)
-customers                customer_profitability.csv, whale_curve.csv and .png, segments.csv and
-                         customers.csv (planning contract), customer_segments.csv, segment_summary.csv,
+customers                customer_profitability.csv, whale_curve.csv and .png, segments.csv,
+                         customers.csv and customer_products.csv (planning contract),
+                         customer_segments.csv, segment_summary.csv,
                          demand.csv and demand_forecasts.csv
 prepare                  the planning instance (one CSV per table), and in derivation/ how it was
                          derived: report.html, derivation.xlsx and its tables as CSV

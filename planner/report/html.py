@@ -114,7 +114,7 @@ def write_report(out: str | Path, inst: Instance, plan: Plan, extra: dict[str, p
     pngs = charts(inst, plan, tables)
     for name, data in pngs.items():
         (out / f"{name}.png").write_bytes(data)
-    with pd.ExcelWriter(out / "report.xlsx", engine="openpyxl") as xw:
+    with pd.ExcelWriter(out / "report.xlsx", engine="xlsxwriter") as xw:
         for name, df in plan.all_tables().items():
             df.to_excel(xw, sheet_name=name, index=False)
         for name, df in tables.items():
