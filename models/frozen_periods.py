@@ -100,6 +100,7 @@ def order_floor(inst, params):
 def build(m, inst, params):
     prev = _previous(inst, params)
     N = params.periods
+    m.frozen_periods = N  # the plan's order cycle time counts them (planner.solve.extract)
     slots = set(m.ORDER_SLOTS)
     moq = inst.terms["moq"].to_dict()
     problems = []

@@ -62,9 +62,9 @@ def summary(plan: Plan, out: Path | None) -> None:
         rows.append(("fill rate", f"{k['fill_rate']:.1%}"))
     for name, label, fmt in (("expected_fill_rate", "expected fill rate", "{:.1%}"), ("perfect_order_rate", "perfect-order rate", "{:.1%}"),
                              ("cost_of_goods_sold", "cost of goods sold", None), ("average_inventory_value", "average inventory value", None),
-                             ("inventory_turns", "inventory turns (horizon)", "{:.1f}"), ("periods_of_supply", "periods of supply", "{:.1f}"),
+                             ("inventory_turns", "inventory turns (horizon)", "{:.1f}"), ("days_of_supply", "days of supply", "{:.1f}"),
                              ("gmroi", "GMROI", "{:.2f}"), ("safety_stock_value", "cash in safety stock", None),
-                             ("order_cycle_time", "order cycle time (periods)", "{:.2f}")):
+                             ("order_cycle_time", "order cycle time (days)", "{:.1f}")):
         if k.get(name) is not None:
             rows.append((label, money(k[name]) if fmt is None else fmt.format(k[name])))
     if k.get("orders_placed") is not None:

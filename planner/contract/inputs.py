@@ -112,6 +112,8 @@ class SupplierProduct(Row):
 class InstanceSettings(Row):
     warehouse_capacity: float | None = field("Warehouse space for end-of-period inventory; blank = unlimited.", "volume", ge=0, le=MAX_CAPACITY, default=None)
     budget: float | None = field("Cap on procurement spend (purchase + order costs) per period; blank = none.", "money / period", ge=0, le=MAX_MONEY, default=None)
+    period_days: float = field("Days in one period (7: the periods are weeks), for the figures the business reads in days: days of supply, order cycle time.",
+                               "day / period", ge=1, le=366, default=7.0)
 
 
 class SupplierCapacity(Row):

@@ -126,6 +126,12 @@ class Instance:
         return None if pd.isna(v) else float(v)
 
     @property
+    def period_days(self) -> float:
+        """Days in one period (settings.period_days; 7 when not given)."""
+        days = self._setting("period_days") if "period_days" in self.settings.columns else None
+        return 7.0 if days is None else days
+
+    @property
     def warehouse_capacity(self) -> float | None:
         return self._setting("warehouse_capacity")
 

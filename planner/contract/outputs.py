@@ -179,11 +179,13 @@ KPIS: list[Kpi] = [
         ("average_inventory_value", "money", "Stock on hand at the end of each period at that unit cost, averaged over the periods."),
         ("inventory_turns", "turns / horizon", "cost_of_goods_sold / average_inventory_value (blank without stock)."),
         ("periods_of_supply", "period", "average_inventory_value / (cost_of_goods_sold per period): how long the average stock lasts."),
+        ("days_of_supply", "day", "periods_of_supply x settings.period_days (7 unless given)."),
         ("gmroi", "money / money", "(revenue - cost_of_goods_sold) / average_inventory_value: gross margin per unit of money held in stock."),
         ("safety_stock_value", "money", "Safety stock at unit cost, averaged over the periods: the cash the service promises tie up."),
         ("expected_fill_rate", "fraction 0..1", "1 - expected units short / forecast demand, demand normal around the forecast with the segments' errors independent (sigma = root of the sum of their squares), stock available = served + left at the end of the period."),
         ("perfect_order_rate", "fraction 0..1", "Share of demand rows (segment, product, period) the plan serves in full."),
-        ("order_cycle_time", "period", "Volume-weighted supplier lead time of the plan's orders."),
+        ("order_cycle_time", "day", "(volume-weighted supplier lead time of the plan's orders + the frozen periods, whose orders the run could not change) "
+         "x settings.period_days: how long a new need waits for new supply."),
     ),
     *_kpis(
         "search",

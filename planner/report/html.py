@@ -19,7 +19,7 @@ from planner.report import figures
 #: The KPIs the report's first table shows, in this order.
 KEY_FIGURES = ["status", "profit", "revenue", "purchase_cost", "order_cost", "supplier_fixed_cost", "holding_cost",
                "cost_to_serve", "lost_sale_penalty", "tier_net_value", "fill_rate", "expected_fill_rate", "perfect_order_rate",
-               "cost_of_goods_sold", "average_inventory_value", "inventory_turns", "periods_of_supply", "gmroi", "safety_stock_value",
+               "cost_of_goods_sold", "average_inventory_value", "inventory_turns", "days_of_supply", "gmroi", "safety_stock_value",
                "order_cycle_time", "mip_gap", "solve_seconds"]
 TITLES = {"shadow_prices": "What one more unit is worth (shadow prices)", "tier_reasons": "Why each segment got its tier",
           "value_of_integration": "Value of integration", "customer_profitability": "Profit by customer"}

@@ -74,12 +74,14 @@ def plan_kpis(m: pyo.ConcreteModel, inst: Instance, tables: dict[str, pd.DataFra
     terms = {name: float(pyo.value(expr)) for name, (_, expr) in m.profit_terms.items()}
     kpis["profit"] = sum(m.profit_terms[n][0] * v for n, v in terms.items())
     kpis.update(terms)
-    kpis.update(plan_figures(inst, tables))
+    kpis.update(plan_figures(inst, tables, frozen_periods=int(getattr(m, "frozen_periods", 0))))
     return kpis
 
 
-def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
-    """The KPIs read off the plan tables: service, stock, orders, and the frozen zone's shortfalls."""
+def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame], frozen_periods: int = 0) -> dict[str, float]:
+    """The KPIs read off the plan tables: service, stock, orders, and the frozen zone's shortfalls;
+    ``frozen_periods``: leading periods whose orders the run could not change (a family sets
+    ``m.frozen_periods``)."""
     service, inv = tables["service"], tables["inventory"]
     dem = float(service["demand"].sum())
     out: dict[str, Any] = {
@@ -97,7 +99,7 @@ def plan_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, f
     floor = service["segment"].map({s: fr.get((s, chosen.get(s)), 0.0) for s in inst.segment_ids}).fillna(0.0)
     short = (floor * service["demand"] - service["served"]).clip(lower=0)
     out["frozen_service_shortfall"] = float(short[is_frozen].sum())
-    out.update(business_figures(inst, tables))
+    out.update(business_figures(inst, tables, frozen_periods))
     return out
 
 
@@ -123,7 +125,7 @@ def _normal_loss(z: np.ndarray) -> np.ndarray:
     return ndtr_pdf(z) - z * (1.0 - ndtr(z))
 
 
-def business_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float | None]:
+def business_figures(inst: Instance, tables: dict[str, pd.DataFrame], frozen_periods: int = 0) -> dict[str, float | None]:
     """The figures the business reads (declared in planner.contract.outputs, group "business")."""
     service, inv, orders = tables["service"], tables["inventory"], tables["orders"]
     T = max(inst.horizon, 1)
@@ -152,10 +154,11 @@ def business_figures(inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[st
         "average_inventory_value": inv_value,
         "inventory_turns": cogs / inv_value if inv_value > 0 else None,
         "periods_of_supply": inv_value / (cogs / T) if cogs > 0 else None,
+        "days_of_supply": inv_value / (cogs / T) * inst.period_days if cogs > 0 else None,
         "gmroi": (revenue - cogs) / inv_value if inv_value > 0 else None,
         "safety_stock_value": ss_value,
         "expected_fill_rate": 1.0 - float(short.sum()) / mu if mu > 0 else 1.0,
         "perfect_order_rate": float((lines["served"] >= lines["demand"] - 1e-6).mean()) if len(lines) else 1.0,
-        "order_cycle_time": float((orders["quantity"] * orders["supplier"].map(lead)).sum() / orders["quantity"].sum())
-        if len(orders) and float(orders["quantity"].sum()) > 0 else None,
+        "order_cycle_time": (float((orders["quantity"] * orders["supplier"].map(lead)).sum() / orders["quantity"].sum()) + frozen_periods)
+        * inst.period_days if len(orders) and float(orders["quantity"].sum()) > 0 else None,
     }

@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from planner.contract.validation import load_instance
+from planner.contract.loading import read_tables
+from planner.contract.validation import load_instance, validate
 from planner.jobs.pipeline import plan_instance
 from planner.solve.highs import SolveOptions
 from tests.conftest import TINY
@@ -31,7 +32,21 @@ def test_stock_and_cost_figures_by_hand(plan):
     assert k["inventory_turns"] == pytest.approx(k["cost_of_goods_sold"] / k["average_inventory_value"], rel=1e-9)
     assert k["periods_of_supply"] == pytest.approx(k["average_inventory_value"] / (k["cost_of_goods_sold"] / 2), rel=1e-9)
     assert k["gmroi"] == pytest.approx((1020 - 55 * unit) / k["average_inventory_value"], rel=1e-6)
-    assert k["order_cycle_time"] == pytest.approx(46.448536 / bought, rel=1e-6)  # Fast 0 periods, Slow 1
+    assert k["days_of_supply"] == pytest.approx(7 * k["periods_of_supply"], rel=1e-9)  # periods are weeks unless settings say
+    assert k["order_cycle_time"] == pytest.approx(7 * 46.448536 / bought, rel=1e-6)  # Fast 0 weeks, Slow 1, in days
+
+
+def test_the_order_cycle_time_counts_the_frozen_periods_and_the_days_a_period_has(plan):
+    """The same orders, frozen for one period, with periods of 5 (working) days: a new need waits
+    one frozen period, then the volume-weighted lead time."""
+    raw = read_tables(TINY)
+    raw["settings"] = [{"period_days": 5}]
+    inst = validate(raw).instance
+    previous = [{"supplier": r.supplier, "product": r.product, "period": r.period, "quantity": r.quantity} for r in plan.tables["orders"].itertuples()]
+    frozen = plan_instance(inst, SolveOptions(mip_gap=0), {"constraints": {"frozen_periods": {"periods": 1, "previous_orders": previous}}})
+    bought = 25 + 46.448536
+    assert frozen.kpis["order_cycle_time"] == pytest.approx(5 * (46.448536 / bought + 1), rel=1e-6)
+    assert frozen.kpis["days_of_supply"] == pytest.approx(5 * frozen.kpis["periods_of_supply"], rel=1e-9)
 
 
 def test_service_figures_by_hand(plan):
