@@ -147,6 +147,7 @@ class CrmIn(BaseModel):
     cutoffs: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.8, 0.95], min_length=1, max_length=10, description="ABC cut-offs of cumulative profit.")
     weeks: int = Field(13, ge=1, le=MAX_PERIODS, description="Weeks to plan.")
     start: str | None = Field(None, pattern=r"^\d{4}-W\d{2}$", description="The first week to plan, 2026-W48 (default: the week after the history).")
+    forecaster: Literal["core", "statsforecast"] = Field("core", description="The forecasting engine; statsforecast only where the service has the extra installed.")
 
 
 class SubmitExports(BaseModel):

@@ -146,7 +146,7 @@ def prepare_exports(exports: Exports) -> tuple[RawTables | None, dict[str, list[
         if found:
             raise ProblemsError([])
         request = JobRequest(kind="prepare", crm=data, rates=crm.rates, segmentation=segmentation, cutoffs=tuple(crm.cutoffs),
-                             scm=exports.scm, horizon_weeks=crm.weeks, start_week=crm.start)
+                             scm=exports.scm, horizon_weeks=crm.weeks, start_week=crm.start, forecaster=crm.forecaster)
         result = jobs.run(request)
     except ProblemsError as exc:
         found += exc.problems

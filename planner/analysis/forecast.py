@@ -17,11 +17,18 @@ for the next h weeks is compared with what came, and the standard deviation is t
 square of those cumulative errors (bias included). It is measured, not derived from a normal
 model of one-week errors.
 
-numpy and pandas only.
+numpy and pandas only. With the optional extra (``pip install 'planner[forecast]'``), the
+``statsforecast`` engine puts Nixtla's statsforecast models in the same back-test instead:
+optimised simple exponential smoothing, Holt and AutoETS for smooth and erratic series; SBA,
+TSB, ADIDA and IMAPA for intermittent and lumpy ones; the naive forecast for
+every class. Everything else — classes, selection, the protection-interval std — is the same
+code. Their figures side by side: benchmarks/FORECAST.md.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Callable
 
@@ -116,6 +123,42 @@ CANDIDATES: dict[str, list[Callable[[np.ndarray], np.ndarray]]] = {
 }
 
 
+ENGINES = ("core", "statsforecast")
+
+
+def engine_problem(engine: str) -> str | None:
+    """Why ``engine`` cannot be used here (None when it can)."""
+    if engine not in ENGINES:
+        return f"core or statsforecast (got {engine!r})"
+    if engine == "statsforecast" and importlib.util.find_spec("statsforecast") is None:
+        return "statsforecast is not installed here: pip install 'planner[forecast]'"
+    return None
+
+
+def _statsforecast(model: Callable[[], object], name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A statsforecast model as a method of this module: its one-step-ahead fitted values, then
+    its forecast; the first weeks it leaves blank get the warm-up mean."""
+    def f(y: np.ndarray) -> np.ndarray:
+        out = model().forecast(y=y, h=1, fitted=True)
+        fitted = np.asarray(out["fitted"], dtype=float)
+        fitted = np.where(np.isfinite(fitted), fitted, y[: min(len(y), WARM_UP)].mean())
+        return np.concatenate([fitted, np.asarray(out["mean"], dtype=float)[:1]])
+    f.__name__ = name
+    return f
+
+
+def statsforecast_candidates() -> dict[str, list[Callable[[np.ndarray], np.ndarray]]]:
+    """The statsforecast engine's methods per class. Imported only when asked for: the extra
+    (numba-compiled) takes seconds to import, which no other run should pay."""
+    sf = importlib.import_module("statsforecast.models")
+    smooth = [_statsforecast(sf.SimpleExponentialSmoothingOptimized, "sf.ses_opt"), _statsforecast(sf.Holt, "sf.holt"),
+              _statsforecast(sf.AutoETS, "sf.auto_ets"), naive]
+    sparse = [_statsforecast(sf.CrostonSBA, "sf.sba"), _statsforecast(lambda: sf.TSB(alpha_d=0.1, alpha_p=0.05), "sf.tsb"),
+              _statsforecast(sf.ADIDA, "sf.adida"),
+              _statsforecast(sf.IMAPA, "sf.imapa"), naive]
+    return {"smooth": smooth, "erratic": smooth, "intermittent": sparse, "lumpy": sparse}
+
+
 def _benchmark(y: np.ndarray) -> np.ndarray:
     """Seasonal naive (the same week a year before) where two years are held, else naive."""
     f = naive(y)
@@ -143,15 +186,16 @@ def _mae(y: np.ndarray, f: np.ndarray) -> float:
     return float(np.mean(np.abs(y[WARM_UP:] - f[WARM_UP:len(y)])))
 
 
-def forecast_series(y: np.ndarray, protection_weeks: int) -> SeriesForecast:
-    """Class, chosen method, forecast and protection-interval std of one weekly series."""
+def forecast_series(y: np.ndarray, protection_weeks: int, candidates: dict[str, list[Callable]] | None = None) -> SeriesForecast:
+    """Class, chosen method, forecast and protection-interval std of one weekly series
+    (``candidates``: the methods per class; the core's by default)."""
     y = np.asarray(y, dtype=float)
     cls = classify(y)
     if len(y) <= WARM_UP + 1:
         level = float(y.mean()) if len(y) else 0.0
         return SeriesForecast(cls, "mean (short history)", level, float(y.std() * np.sqrt(protection_weeks)) if len(y) else 0.0,
                               protection_weeks, None, None, 0.0)
-    fits = {m.__name__: m(y) for m in CANDIDATES[cls]}
+    fits = {m.__name__: m(y) for m in (candidates or CANDIDATES)[cls]}
     errors = {name: _mae(y, f) for name, f in fits.items()}
     method = min(errors, key=lambda n: (errors[n], n))  # a method's forecasts for week t use weeks before t only
     f = fits[method]
@@ -180,9 +224,11 @@ def weekly(order_lines: pd.DataFrame, segment_of: pd.Series) -> tuple[pd.DataFra
 
 
 def forecast_demand(order_lines: pd.DataFrame, segment_of: pd.Series, protection_weeks: dict[str, int],
-                    trailing_weeks: int = 13) -> pd.DataFrame:
+                    trailing_weeks: int = 13, engine: str = "core") -> pd.DataFrame:
     """One row per segment and product: class, method, forecast per week, protection-interval std,
-    MASE against the benchmark's, and the price (trailing net price over ``trailing_weeks``)."""
+    MASE against the benchmark's, and the price (trailing net price over ``trailing_weeks``);
+    ``engine``: core or statsforecast (see the module)."""
+    candidates = statsforecast_candidates() if engine == "statsforecast" else CANDIDATES
     series, weeks = weekly(order_lines, segment_of)
     lines = order_lines.assign(segment=order_lines["customer"].map(segment_of), day=pd.to_datetime(order_lines["order_date"]))
     recent = lines[(lines["day"] >= weeks[-1] - pd.Timedelta(weeks=trailing_weeks - 1)) & (lines["quantity"] > 0)]
@@ -190,7 +236,7 @@ def forecast_demand(order_lines: pd.DataFrame, segment_of: pd.Series, protection
     price = _net_price(recent).combine_first(_net_price(sold))
     rows = []
     for (segment, product), y in series.iterrows():
-        fc = forecast_series(y.to_numpy(), protection_weeks.get(product, 1))
+        fc = forecast_series(y.to_numpy(), protection_weeks.get(product, 1), candidates)
         rows.append({"segment": segment, "product": product, "demand_class": fc.demand_class, "method": fc.method,
                      "forecast": fc.forecast, "std": fc.std, "protection_weeks": fc.protection_weeks, "mase": fc.mase,
                      "benchmark_mase": fc.benchmark_mase, "bias": fc.bias, "coverage_80": fc.coverage_80, "coverage_95": fc.coverage_95,

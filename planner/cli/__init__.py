@@ -328,11 +328,13 @@ def customers_cmd(
     segments: Annotated[str, typer.Option("--segments", help="abc (classes by cumulative profit), class (the master's customer_class), or an edited customer_segments.csv.")] = "abc",
     cutoffs: Annotated[str, typer.Option("--cutoffs", help="ABC cut-offs of cumulative profit, e.g. 0.8,0.95 (A, B, C) or 0.5,0.8,0.95 (A-D).")] = "0.8,0.95",
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the customer tables, the whale curve and the segments and customers tables of the planning contract.")] = None,
+    forecaster: Annotated[str, typer.Option("--forecaster", help="core (numpy and pandas) or statsforecast (the optional extra: pip install 'planner[forecast]').")] = "core",
 ) -> None:
     """Profit per customer from its own order history, after the cost of serving it; the whale
     curve; segments from profitability, written as tables of the planning contract."""
     crm, serve, segmentation, cuts = _crm_inputs(order_lines, master, mapping, rates, segments, cutoffs)
-    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve, segmentation=segmentation, cutoffs=cuts)
+    request = jobs.JobRequest(kind="customers", instance=_instance(instance), crm=crm, rates=serve, segmentation=segmentation, cutoffs=cuts,
+                              forecaster=forecaster)
     problems = jobs.check(request)
     if problems:
         raise _invalid(problems)
@@ -386,6 +388,7 @@ def prepare_cmd(
     cutoffs: Annotated[str, typer.Option("--cutoffs", help="ABC cut-offs of cumulative profit.")] = "0.8,0.95",
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=104, help="Weeks to plan.")] = 13,
     start: Annotated[Optional[str], typer.Option("--start", help="First week to plan, ISO (2026-W48); default: the week after the history.")] = None,
+    forecaster: Annotated[str, typer.Option("--forecaster", help="core (numpy and pandas) or statsforecast (the optional extra: pip install 'planner[forecast]').")] = "core",
 ) -> None:
     """One step from exports to a plan: a full, valid planning instance from the CRM's order history
     and the supply side's tables, with a report of how it was derived. Then: planner solve OUT."""
@@ -405,7 +408,7 @@ def prepare_cmd(
         raise _invalid(exc.problems)
     ignored = sorted(set(supply) - set(SCM_TABLES))
     request = jobs.JobRequest(kind="prepare", crm=crm_data, rates=serve, segmentation=segmentation, cutoffs=cuts, scm=supply,
-                              horizon_weeks=weeks, start_week=start)
+                              horizon_weeks=weeks, start_week=start, forecaster=forecaster)
     problems = jobs.check(request)
     if problems:
         raise _invalid(problems)

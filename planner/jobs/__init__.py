@@ -36,7 +36,7 @@ from planner.analysis.customers import (
     unknown_products,
     whale_curve,
 )
-from planner.analysis.forecast import REVIEW_WEEKS, forecast_demand
+from planner.analysis.forecast import REVIEW_WEEKS, engine_problem, forecast_demand
 from planner.analysis.frontier import frontier
 from planner.analysis.integration import value_of_integration
 from planner.analysis.reasons import tier_reasons
@@ -96,6 +96,7 @@ class JobRequest:
     scm: dict[str, list[dict[str, Any]]] | None = None  # prepare: the supply side's tables as read (products, suppliers, ...)
     horizon_weeks: int = 13  # prepare: weeks to plan
     start_week: str | None = None  # prepare: the first week's ISO label (default: the week after the history)
+    forecaster: str = "core"  # customers, prepare: the forecasting engine (planner.analysis.forecast.ENGINES)
     progress: Callable[[Progress], None] | None = None  # while HiGHS searches
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
 
@@ -148,8 +149,11 @@ def check(request: JobRequest) -> list[Problem]:
 
 
 def _segmentation_problems(request: JobRequest) -> list[Problem]:
-    """How customers are to be segmented: abc with rising cut-offs, class, or an assignment given."""
+    """How customers are to be segmented (abc with rising cut-offs, class, or an assignment given),
+    and the forecasting engine."""
     problems = []
+    if why := engine_problem(request.forecaster):
+        problems.append(Problem("error", "options", None, "forecaster", why))
     if isinstance(request.segmentation, str) and request.segmentation not in ("abc", "class"):
         problems.append(Problem("error", "options", None, "segments", f"abc, class or a file of customer segments (got {request.segmentation!r})"))
     try:
@@ -244,7 +248,8 @@ def _crm_side(request: JobRequest, costs: dict[str, float], fastest: dict[str, i
         segment_of = request.segmentation
     else:
         segment_of = kept_classes(request.crm) if request.segmentation == "class" else abc_classes(profits, request.cutoffs)
-    forecasts = forecast_demand(request.crm.order_lines, segment_of, {p: int(L) + REVIEW_WEEKS for p, L in fastest.items()})
+    forecasts = forecast_demand(request.crm.order_lines, segment_of, {p: int(L) + REVIEW_WEEKS for p, L in fastest.items()},
+                                engine=request.forecaster)
     demand = pd.DataFrame([{"segment": r.segment, "product": r.product, "period": period, "quantity": round(r.forecast, 6),
                             "std": round(r.std, 6), "price": round(r.price, 6)} for r in forecasts.itertuples() for period in periods],
                           columns=["segment", "product", "period", "quantity", "std", "price"])

@@ -8,7 +8,17 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from planner.analysis.forecast import CANDIDATES, WARM_UP, classify, forecast_demand, forecast_series, weekly
+from planner.analysis import forecast
+from planner.analysis.forecast import (
+    CANDIDATES,
+    WARM_UP,
+    classify,
+    engine_problem,
+    forecast_demand,
+    forecast_series,
+    statsforecast_candidates,
+    weekly,
+)
 
 
 def test_syntetos_boylan_classes():
@@ -78,3 +88,30 @@ def test_weekly_buckets_are_zero_filled_net_of_returns_and_priced_from_recent_sa
     out = forecast_demand(lines, segment, {"P": 2}, trailing_weeks=2).set_index("segment")
     assert out.at["A", "price"] == 2.0 and out.at["B", "price"] == 3.0  # A bought nothing in the last 2 weeks: its whole history
     assert out.at["A", "protection_weeks"] == 2
+
+
+# the statsforecast engine (the optional extra; the test extra installs it)
+SF = statsforecast_candidates()
+
+
+@pytest.mark.parametrize("kind", ["smooth", "intermittent"])
+def test_the_statsforecast_engine_beats_the_benchmark_and_is_calibrated_at_95(kind):
+    """Its models in the same back-test: MASE below the benchmark's, and the protection-interval
+    std covers about 95 % (within 5 points) of what came next, as the core's does."""
+    rng = np.random.default_rng(5)
+    n, h, inside, fits = 78, 3, 0, []
+    for _ in range(150):
+        y = draw(kind, rng, n + h)
+        fc = forecast_series(y[:n], h, SF)
+        fits.append(fc)
+        inside += abs(y[n:].sum() - h * fc.forecast) <= 1.96 * fc.std
+    assert np.mean([f.mase for f in fits]) < 0.95 * np.mean([f.benchmark_mase for f in fits])
+    assert abs(inside / 150 - 0.95) <= 0.05, inside / 150
+    assert {f.method.split(".")[0] for f in fits} <= {"sf", "naive"}
+
+
+def test_an_engine_that_is_not_there_is_a_located_problem(monkeypatch):
+    assert engine_problem("core") is None and engine_problem("statsforecast") is None
+    assert "core or statsforecast" in engine_problem("prophet")
+    monkeypatch.setattr(forecast.importlib.util, "find_spec", lambda name: None)
+    assert "pip install 'planner[forecast]'" in engine_problem("statsforecast")

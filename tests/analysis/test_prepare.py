@@ -74,3 +74,17 @@ def test_prepare_refuses_what_it_cannot_use_and_writes_nothing(crm, tmp_path):
         assert r.exit_code == 2 and "ISO week" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "c"), "--cutoffs", "0.9,0.2"])
     assert r.exit_code == 2 and "rise strictly" in r.output and not (tmp_path / "c").exists()
+
+
+def test_prepare_with_the_statsforecast_engine(crm, tmp_path):
+    """--forecaster statsforecast: the same instance's shape, demand from statsforecast's models;
+    an engine that does not exist is refused before anything is written."""
+    runner = CliRunner()
+    out = tmp_path / "prepared-sf"
+    r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(out), "--weeks", "4", "--forecaster", "statsforecast"])
+    assert r.exit_code == 0, r.output
+    methods = set(pd.read_csv(out / "derivation" / "demand_forecasts.csv")["method"])
+    assert methods and all(m.startswith("sf.") or m in ("naive", "mean (short history)") for m in methods), methods
+    assert len(load_instance(out).demand) > 0
+    r = runner.invoke(app, ["prepare", str(crm), "--scm", str(TINY), "--out", str(tmp_path / "no"), "--forecaster", "prophet"])
+    assert r.exit_code == 2 and "forecaster" in r.output and not (tmp_path / "no").exists()

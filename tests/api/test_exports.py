@@ -82,6 +82,10 @@ def test_exports_in_a_presets_layout_and_with_given_segments_and_options(client,
     assert r.status_code == 200 and r.json()["valid"], r.text
     r = client.post("/v1/validate", json=body(exports, segments=segments[1:]))
     assert not r.json()["valid"] and r.json()["errors"][0]["table"] == "crm.segments"
+    r = client.post("/v1/validate", json=body(exports, forecaster="statsforecast", weeks=4))  # the optional engine, installed with the tests
+    assert r.status_code == 200 and r.json()["valid"], r.text
+    r = client.post("/v1/validate", json=body(exports, forecaster="prophet"))
+    assert r.status_code == 422 and r.json()["errors"][0]["column"] == "crm.forecaster"
     r = client.post("/v1/validate", json=body(exports, start="2026-W60"))
     assert not r.json()["valid"] and r.json()["errors"][0]["column"] == "start"
 
