@@ -342,7 +342,7 @@ def customers_cmd(
     _show_customers(result)
     _write(out, None, result)
     if out is not None:
-        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv and customers.csv for the "
+        console.print(f"written to {out} (customer_profitability.csv, whale_curve.csv and .png, segments.csv, customers.csv and customer_products.csv for the "
                       "planning instance, customer_segments.csv to edit and give back with --segments)")
 
 
