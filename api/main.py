@@ -13,6 +13,7 @@ from api.config import Settings, get_settings
 from api.executor import Executor
 from api.problems import BodyLimit, install
 from api.quotas import RateLimiter, SubmissionGate
+from api import web
 from api.routes import plans, runs, system, validation
 from api.routes.common import problem_responses
 from api.schemas import ProblemDetails, SubmitExports, SubmitRun
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (runs, plans, validation, system):
         app.include_router(module.router)
+    web.install(app)
 
     original = app.openapi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -9,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("planner.api")
@@ -23,7 +24,13 @@ class HTTPProblem(Exception):
         self.status, self.title, self.detail, self.errors, self.headers, self.extra = status, title, detail, errors, headers, extra
 
 
-def problem_response(request: Request, status: int, title: str, detail: str | None = None, errors: list[dict] | None = None, headers: dict | None = None, **extra: Any) -> JSONResponse:
+def problem_response(request: Request, status: int, title: str, detail: str | None = None, errors: list[dict] | None = None, headers: dict | None = None, **extra: Any) -> Response:
+    if "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/v1/"):
+        # a person at a web page: the same answer in words, with the way back
+        page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                "<link rel='stylesheet' href='/static/app.css'></head><body><main id='main'>"
+                f"<h1>{html.escape(title)}</h1><p role='alert'>{html.escape(detail or '')}</p><p><a href='/'>Back to the runs</a></p></main></body></html>")
+        return HTMLResponse(page, status_code=status, headers=headers)
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "instance": str(request.url.path)}
     if detail:
         body["detail"] = detail
@@ -122,9 +129,16 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _reject(self, scope, send):
-
-
-        body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
-                           "detail": f"the limit is {self.limit} bytes", "instance": scope.get("path", "")}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", MEDIA.encode()), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        accept = dict(scope.get("headers") or []).get(b"accept", b"")
+        if b"text/html" in accept:  # a browser's form: a page a planner can read, and the way back
+            mb = self.limit / 1024 / 1024
+            body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Files too large</title></head><body style='font-family:system-ui;margin:2rem'>"
+                    f"<h1>The files are too large</h1><p role='alert'>Together they are more than {mb:,.0f} MB, the most one run may upload. "
+                    f"Nothing was stored.</p><p><a href='/new'>Back to a new run</a></p></body></html>").encode()
+            kind = b"text/html; charset=utf-8"
+        else:
+            body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
+                               "detail": f"the limit is {self.limit} bytes", "instance": scope.get("path", "")}).encode()
+            kind = MEDIA.encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

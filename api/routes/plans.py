@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", tags=["plans"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _stored_result(s: Session, who: Principal, run_id: str) -> tuple[db.Run, Result]:
+def stored_result(s: Session, who: Principal, run_id: str) -> tuple[db.Run, Result]:
     """The run and its result, when it has a plan (409 otherwise)."""
     run = find_run(s, who, run_id)
     doc = run.result or {}
@@ -39,7 +39,7 @@ def _stored_result(s: Session, who: Principal, run_id: str) -> tuple[db.Run, Res
     return run, Result.from_json_dict(doc)
 
 
-def _instance(run: db.Run) -> Instance:
+def run_instance(run: db.Run) -> Instance:
     return validate(tables_from_mapping(run.instance)).instance
 
 
@@ -48,18 +48,22 @@ def _instance(run: db.Run) -> Instance:
                              "description": "The plan (JSON by default)"}, **problem_responses(*AUTH, 404, 409, 422)})
 def get_plan(run_id: str, who: Reader, s: SessionDep, format: Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (a zip of CSV files) or xlsx")] = "json"):
     """A cancelled run's plan is the best found before it stopped (``note`` says so)."""
-    run, result = _stored_result(s, who, run_id)
-    plan = result.plan
+    run, result = stored_result(s, who, run_id)
     if format == "json":
         return JSONResponse(plan_document(run, result))
-    tables = plan.all_tables()
+    return plan_file(run, result, format)
+
+
+def plan_file(run: db.Run, result: Result, format: Literal["csv", "xlsx"]) -> Response:
+    """The plan's tables as a download: a zip of CSV files, or one workbook."""
+    tables = result.plan.all_tables()
     buf = io.BytesIO()
     if format == "csv":
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
             for name, df in tables.items():
                 zf.writestr(f"{name}.csv", df.to_csv(index=False))
         return Response(buf.getvalue(), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.zip"'})
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as xw:
         for name, df in tables.items():
             df.to_excel(xw, sheet_name=name, index=False)
     return Response(buf.getvalue(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.xlsx"'})
@@ -68,16 +72,16 @@ def get_plan(run_id: str, who: Reader, s: SessionDep, format: Annotated[Literal[
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse, summary="The plan's report: one self-contained HTML page with charts",
             responses=problem_responses(*AUTH, 404, 409))
 def get_report(run_id: str, who: Reader, s: SessionDep):
-    run, result = _stored_result(s, who, run_id)
+    run, result = stored_result(s, who, run_id)
     extra = {name: df for name, df in result.tables.items() if len(df) and name != "value_of_integration_segments"}
-    return HTMLResponse(report_html(_instance(run), result.plan, extra))
+    return HTMLResponse(report_html(run_instance(run), result.plan, extra))
 
 
 @router.get("/runs/{run_id}/profitability", response_model=ProfitabilityOut, summary="Profit per segment (and per customer) with all costs allocated",
             responses=problem_responses(*AUTH, 404, 409))
 def get_profitability(run_id: str, who: Reader, s: SessionDep):
-    run, result = _stored_result(s, who, run_id)
-    inst, plan = _instance(run), result.plan
+    run, result = stored_result(s, who, run_id)
+    inst, plan = run_instance(run), result.plan
     out = {"segments": records(profitability(inst, plan.tables, plan.kpis))}
     if len(inst.customers):
         out["customers"] = records(profitability(inst, plan.tables, plan.kpis, inst.customers))
@@ -95,6 +99,6 @@ def get_manifest(run_id: str, who: Reader, s: SessionDep):
 
 @router.post("/plans/diff", response_model=DiffOut, summary="Compare the plans of two runs", responses=problem_responses(*AUTH, 404, 409, 422))
 def diff_plans(who: Reader, s: SessionDep, base: Annotated[str, Query(description="Run id of the base plan")], other: Annotated[str, Query(description="Run id of the other plan")]):
-    plans: list[Plan] = [_stored_result(s, who, run_id)[1].plan for run_id in (base, other)]
+    plans: list[Plan] = [stored_result(s, who, run_id)[1].plan for run_id in (base, other)]
     result = jobs.run(jobs.JobRequest(kind="diff", base=plans[0], other=plans[1]))
     return JSONResponse({name.removeprefix("diff_"): records(df) for name, df in result.tables.items()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from typing import Annotated
 
@@ -21,7 +22,9 @@ from api.quotas import check_run_quota
 from api.routes.common import AUTH, BODY, find_run, plan_document, problem_responses, run_out
 from planner.contract.results import WITH_PLAN, Result
 from api.schemas import AnalysisOut, InputOut, RunList, RunOut, RunStatus, WebhookSecret
-from api.submissions import check_submission, prepare_exports, read_submission, request_hash, resolve_previous_plan
+from api.schemas import RunOptions
+from api.submissions import Exports, check_submission, prepare_exports, read_submission, request_hash, resolve_previous_plan
+from planner.contract.loading import RawTables
 
 router = APIRouter(prefix="/v1", tags=["runs"])
 
@@ -63,6 +66,13 @@ async def _accept(request: Request, who: Principal, settings: Settings, executor
 
 async def _accept_in_turn(request: Request, who: Principal, settings: Settings, executor, key: str | None, sync: bool, upload: bool) -> tuple[db.Run, bool]:
     raw, options, exports = await read_submission(request, upload)
+    return await accept(raw, options, exports, who, settings, executor, key, sync)
+
+
+async def accept(raw: RawTables | None, options: RunOptions, exports: Exports | None, who: Principal, settings: Settings, executor,
+                 key: str | None = None, sync: bool = False) -> tuple[db.Run, bool]:
+    """A submission read (by the API or by the web pages): checked, stored and submitted, or a
+    422 with every problem. The caller holds its turn at the submission gate."""
     options, found = await run_in_threadpool(resolve_previous_plan, options, who.tenant, settings.database_url)
     limit = options.time_limit if options.time_limit is not None else settings.default_time_limit
     if sync:
@@ -128,6 +138,23 @@ async def submit_upload(request: Request, who: Writer, settings: SettingsDep, ex
     return await _submitted(request, who, settings, executor, upload=True)
 
 
+def runs_page(s, tenant: str, status: str | None = None, tag: str | None = None, since: dt.datetime | None = None,
+              until: dt.datetime | None = None, limit: int = 20, offset: int = 0) -> tuple[int, list[db.Run]]:
+    """How many of a tenant's runs match, and one page of them, newest first (for the API and the pages)."""
+    where = [db.Run.tenant == tenant]
+    if status:
+        where.append(db.Run.status == status)
+    if tag:
+        where.append(exists().where(db.RunTag.run_id == db.Run.id, db.RunTag.tag == tag))
+    if since is not None:
+        where.append(db.Run.created_at >= since)
+    if until is not None:
+        where.append(db.Run.created_at < until)
+    total = s.scalar(select(func.count()).select_from(db.Run).where(*where))
+    page = s.scalars(select(db.Run).where(*where).order_by(db.Run.created_at.desc(), db.Run.id.desc()).limit(limit).offset(offset)).all()
+    return total, list(page)
+
+
 @router.get("/runs", response_model=RunList, summary="List runs, newest first", responses=problem_responses(*AUTH, 422))
 def list_runs(
     request: Request,
@@ -139,13 +166,7 @@ def list_runs(
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ):
     """One page of the tenant's runs; the database filters, counts and pages (no run outside the page is read)."""
-    where = [db.Run.tenant == who.tenant]
-    if status:
-        where.append(db.Run.status == status)
-    if tag:
-        where.append(exists().where(db.RunTag.run_id == db.Run.id, db.RunTag.tag == tag))
-    total = s.scalar(select(func.count()).select_from(db.Run).where(*where))
-    page = s.scalars(select(db.Run).where(*where).order_by(db.Run.created_at.desc(), db.Run.id.desc()).limit(limit).offset(offset)).all()
+    total, page = runs_page(s, who.tenant, status, tag, limit=limit, offset=offset)
     nxt = str(request.url.include_query_params(offset=offset + limit, limit=limit)) if offset + limit < total else None
     return RunList(items=[run_out(r, request) for r in page], total=total, limit=limit, offset=offset, next=nxt)
 
