@@ -85,7 +85,7 @@ def test_a_what_if_needs_a_change_and_says_so(client, tiny_run):
     assert r.status_code == 422 and "change something" in r.text
     r = client.post(f"/runs/{tiny_run}/analyse", data={"kind": "scenario", "demand": "lots"})
     assert r.status_code == 422 and "not a number" in r.text
-    page = client.get(f"/runs/{analyse(client, tiny_run, kind='scenario', supplier_down='Fast')}").text
+    page = client.get(f"/runs/{analyse(client, tiny_run, kind='scenario', demand='1.2', supplier_down='Slow')}").text
     assert "What changed against the base plan" in page
 
 
