@@ -230,3 +230,31 @@ def test_with_keys_a_page_asks_for_one_keeps_it_in_a_secure_cookie_and_shows_onl
         context.close()
     finally:
         s.stop()
+
+
+CONTRAST = """els => els.map(e => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let bg = null, n = e;
+  while (n && !bg) { const c = getComputedStyle(n).backgroundColor; if (c && !c.startsWith("rgba(0, 0, 0, 0)") && c !== "transparent") bg = c; n = n.parentElement; }
+  const a = lum(rgb(getComputedStyle(e).color)), b = lum(rgb(bg || "rgb(255, 255, 255)"));
+  return [e.tagName + "." + e.className, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+})"""
+
+
+def test_the_pages_work_from_the_keyboard_and_their_text_has_enough_contrast(server, page, demo_run):
+    """Tab reaches the form's button through every control; text and badges meet WCAG AA (4.5:1)."""
+    page.goto(server.base + "/new")
+    seen = set()
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")
+        seen.add(focused)
+        if focused == "send":
+            break
+    assert "send" in seen and {"files", "name", "time_limit", "mip_gap"} <= seen
+    for path, selector in (("/", "td, th, label, .badge, caption, a"), (f"/runs/{demo_run}", ".kpi dt, .kpi dd, td, th, .badge, .help, .meta, main a, main button:not(.modebar-btn)")):
+        page.goto(server.base + path)
+        ratios = page.eval_on_selector_all(selector, CONTRAST)
+        low = [(what, round(r, 2)) for what, r in ratios if r < 4.5]
+        assert ratios and not low, (path, low[:10])
