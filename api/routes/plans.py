@@ -6,7 +6,6 @@ import io
 import zipfile
 from typing import Annotated, Literal
 
-import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from planner import jobs
 from planner.analysis.profitability import profitability
 from planner.contract.instance import Instance
 from planner.contract.loading import tables_from_mapping
-from planner.contract.results import Plan, Result, records
+from planner.contract.results import Plan, Result, records, write_workbook
 from planner.contract.validation import validate
 from planner.report.html import report_html
 
@@ -63,9 +62,7 @@ def plan_file(run: db.Run, result: Result, format: Literal["csv", "xlsx"]) -> Re
             for name, df in tables.items():
                 zf.writestr(f"{name}.csv", df.to_csv(index=False))
         return Response(buf.getvalue(), media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.zip"'})
-    with pd.ExcelWriter(buf, engine="xlsxwriter") as xw:
-        for name, df in tables.items():
-            df.to_excel(xw, sheet_name=name, index=False)
+    write_workbook(buf, tables)
     return Response(buf.getvalue(), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="plan-{run.id}.xlsx"'})
 
 

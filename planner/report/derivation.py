@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.contract.results import write_workbook
 from planner.report import figures
 from planner.report.html import STYLE, html_table
 
@@ -48,10 +49,7 @@ def write_derivation(out: str | Path, tables: dict[str, pd.DataFrame]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name in DERIVED:
         tables[name].to_csv(out / f"{name}.csv", index=False)
-    with pd.ExcelWriter(out / "derivation.xlsx", engine="xlsxwriter") as xw:
-        for name in DERIVED:
-            tables[name].to_excel(xw, sheet_name=name[:31], index=False)
-        accuracy_by_class(tables["demand_forecasts"]).to_excel(xw, sheet_name="accuracy_by_class", index=False)
+    write_workbook(out / "derivation.xlsx", {**{name: tables[name] for name in DERIVED}, "accuracy_by_class": accuracy_by_class(tables["demand_forecasts"])})
     (out / "report.html").write_text(derivation_html(tables), encoding="utf-8")
     return out
 

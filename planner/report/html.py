@@ -13,7 +13,7 @@ import pandas as pd
 from planner.analysis.profitability import profitability
 from planner.contract.instance import Instance
 from planner.contract.outputs import kpi_unit
-from planner.contract.results import Plan
+from planner.contract.results import Plan, write_workbook
 from planner.report import figures
 
 #: The KPIs the report's first table shows, in this order.
@@ -114,10 +114,6 @@ def write_report(out: str | Path, inst: Instance, plan: Plan, extra: dict[str, p
     pngs = charts(inst, plan, tables)
     for name, data in pngs.items():
         (out / f"{name}.png").write_bytes(data)
-    with pd.ExcelWriter(out / "report.xlsx", engine="xlsxwriter") as xw:
-        for name, df in plan.all_tables().items():
-            df.to_excel(xw, sheet_name=name, index=False)
-        for name, df in tables.items():
-            df.to_excel(xw, sheet_name=name[:31], index=False)
+    write_workbook(out / "report.xlsx", {**plan.all_tables(), **tables})
     (out / "report.html").write_text(_page(inst, plan, tables, pngs), encoding="utf-8")
     return out / "report.html"
