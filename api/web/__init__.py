@@ -36,6 +36,7 @@ from api import db, states
 from api.auth import SCOPES, Principal
 from api.deps import ExecutorDep, SessionDep, SettingsDep
 from api.problems import HTTPProblem
+from api.quotas import RateLimiter
 from api.routes.common import find_run
 from api.routes.plans import plan_file, run_instance, stored_result
 from api.routes.runs import accept, runs_page
@@ -56,6 +57,7 @@ COOKIE = "planner_session"
 SESSION_HOURS = 12
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 PAGE_SIZE = 20
+LOGIN_ATTEMPTS_PER_SECOND = 1.0  # per client address, bursts of two
 #: The figures the run page leads with (the rest are in kpis.csv and the downloads).
 HEADLINE = ["profit", "revenue", "fill_rate", "expected_fill_rate", "perfect_order_rate", "cost_of_goods_sold", "average_inventory_value",
             "days_of_supply", "inventory_turns", "safety_stock_value", "order_cycle_time", "orders_placed", "suppliers_used", "mip_gap",
@@ -168,7 +170,8 @@ def login_page(request: Request, next: str = "/"):
 
 @router.post("/login")
 async def login(request: Request, settings: SettingsDep):
-    form = await request.form()
+    request.app.state.login_rate.take(request.client.host if request.client else "unknown")  # keys are not guessed at speed
+    form = await request.form(max_fields=5)
     back = _local(str(form.get("next") or "/"))
     try:
         who = request.app.state.keys.principal(str(form.get("key") or ""), [])
@@ -276,7 +279,8 @@ def _plan_context(run: db.Run, result: Result) -> dict[str, Any]:
     return {
         "has_plan": True, "plan": plan, "kpis": [(k, plan.kpis.get(k)) for k in HEADLINE if k in plan.kpis],
         "segments": segs.to_dict("records"), "suppliers": plan.tables["suppliers"].to_dict("records"),
-        "figures": json.dumps(figures, allow_nan=False, default=_jsonable), "analysis": analysis, "explanation": plan.explanation,
+        # inside <script>: a label holding "</script>" or "<!--" must not end the element
+        "figures": json.dumps(figures, allow_nan=False, default=_jsonable).replace("<", "\\u003c"), "analysis": analysis, "explanation": plan.explanation,
         "periods": inst.periods,
     }
 
@@ -545,6 +549,7 @@ def compare(request: Request, who: Viewer, s: SessionDep, base: str = "", other:
 
 def install(app: FastAPI) -> None:
     """Mount the pages, their static files and the sign-in redirect on the service."""
+    app.state.login_rate = RateLimiter(LOGIN_ATTEMPTS_PER_SECOND)
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

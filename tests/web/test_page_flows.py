@@ -186,3 +186,25 @@ def test_a_run_page_for_a_run_without_a_plan_says_why(client):
     assert wait(client, run_id)["status"] == "failed"
     page = client.get(f"/runs/{run_id}").text
     assert "No plan" in page and "What would have to give" in page and "short by" in page
+
+
+def test_a_label_cannot_break_out_of_the_pages_script(client):
+    """Labels are printable text, "<" included: the charts' data is inside a <script> element."""
+    evil = "</script><script>alert(1)</script>"
+    products = pd.read_csv(TINY / "products.csv").assign(product=evil)
+    files = [("files", (f.name, f.read_bytes(), "text/csv")) for f in sorted(TINY.glob("*.csv"))
+             if f.name not in ("products.csv", "demand.csv", "supplier_products.csv")]
+    for name in ("demand", "supplier_products"):
+        files.append(("files", (f"{name}.csv", pd.read_csv(TINY / f"{name}.csv").assign(product=evil).to_csv(index=False).encode(), "text/csv")))
+    files.append(("files", ("products.csv", products.to_csv(index=False).encode(), "text/csv")))
+    run_id = post_run(client, files, name="<b>bold</b>")
+    wait(client, run_id)
+    page = client.get(f"/runs/{run_id}").text
+    assert "<script>alert(1)" not in page and "<b>bold</b>" not in page
+    assert figures(page)["inventory"]["products"] == [evil]  # the data itself is intact
+
+
+def test_sign_in_attempts_are_limited(tmp_path):
+    with make_client(tmp_path, api_keys="acme:key-a") as c:
+        codes = [c.post("/login", data={"key": "guess"}, headers={"Accept": "text/html"}).status_code for _ in range(4)]
+        assert codes[:2] == [401, 401] and 429 in codes[2:]
