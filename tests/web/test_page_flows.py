@@ -208,3 +208,33 @@ def test_sign_in_attempts_are_limited(tmp_path):
     with make_client(tmp_path, api_keys="acme:key-a") as c:
         codes = [c.post("/login", data={"key": "guess"}, headers={"Accept": "text/html"}).status_code for _ in range(4)]
         assert codes[:2] == [401, 401] and 429 in codes[2:]
+
+
+def test_the_runs_list_filters_and_pages(tmp_path):
+    with make_client(tmp_path, max_active_runs=40) as c:
+        ids = [c.post("/v1/runs", json={"instance": TINY_EXAMPLE, "options": {"name": f"run {i}", "tags": ["north" if i % 3 == 0 else "south"]}}).json()["id"]
+               for i in range(23)]
+        page = c.get("/").text
+        assert "23 runs" in page and "page 1 of 2" in page and page.count('href="/runs/') == 20 and "older →" in page
+        assert c.get("/?page=2").text.count('href="/runs/') == 3
+        north = c.get("/?tag=north").text
+        assert "8 runs matching" in north and "run 3<" in north and "run 4<" not in north
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        assert "23 runs matching" in c.get(f"/?since={today}&until={today}").text
+        assert "No runs match these filters yet" in c.get("/?since=2999-01-01").text
+        assert "is not a date" in c.get("/?since=yesterday").text
+        for run_id in ids:
+            wait(c, run_id, timeout=300)
+
+
+def test_cancel_from_the_run_page_keeps_the_best_plan(client):
+    run_id = post_run(client, csv_files(DEMO), name="long", time_limit="120", mip_gap="0")
+    deadline = time.monotonic() + 60
+    while client.get(f"/runs/{run_id}/status").json()["status"] != "running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # a plan found first
+    r = client.post(f"/runs/{run_id}/cancel", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/runs/{run_id}"
+    assert wait(client, run_id)["status"] == "cancelled"
+    page = client.get(f"/runs/{run_id}").text
+    assert "Key figures" in page and "cancelled" in page  # the best plan found before it stopped
