@@ -238,3 +238,13 @@ def test_cancel_from_the_run_page_keeps_the_best_plan(client):
     assert wait(client, run_id)["status"] == "cancelled"
     page = client.get(f"/runs/{run_id}").text
     assert "Key figures" in page and "cancelled" in page  # the best plan found before it stopped
+
+
+def test_nothing_is_fetched_from_elsewhere(client, tiny_run):
+    """Scripts, styles and the chart library come from the service itself."""
+    for path in ("/", "/new", f"/runs/{tiny_run}", "/login"):
+        html = client.get(path).text
+        sources = re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="([^"]+)"', html)
+        assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), (path, sources)
+    js = client.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript") and len(js.content) > 1_000_000
