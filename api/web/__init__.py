@@ -45,7 +45,7 @@ from api.submissions import Exports
 from api.web import charts
 from planner import jobs
 from planner.analysis.profitability import profitability
-from planner.contract.crm import PRESETS, SCM_TABLES
+from planner.contract.crm import PRESETS, SCM_TABLES, ServeRates
 from planner.contract.loading import RawTables, read_upload
 from planner.contract.outputs import KPI_UNITS
 from planner.contract.problems import ProblemsError
@@ -457,12 +457,21 @@ def _exports(raw: RawTables, form) -> tuple[Exports | None, list[dict]]:
     preset = str(form.get("mapping") or "")
     if preset:
         crm["mapping"] = preset
-    for name, cast in (("weeks", int),):
-        if str(form.get(name) or "").strip():
+    if str(form.get("weeks") or "").strip():
+        try:
+            crm["weeks"] = int(str(form.get("weeks")))
+        except ValueError:
+            return None, [{"table": "crm", "row": None, "column": "weeks", "message": "a whole number of weeks"}]
+    rates = {}
+    for rate in ServeRates.model_fields:
+        text = str(form.get(f"rate.{rate}") or "").strip()
+        if text:
             try:
-                crm[name] = cast(str(form.get(name)))
+                rates[rate] = float(text)
             except ValueError:
-                return None, [{"table": "crm", "row": None, "column": name, "message": "a whole number of weeks"}]
+                return None, [{"table": "crm", "row": None, "column": f"rates.{rate}", "message": f"not an amount of money: {text!r}"}]
+    if rates:
+        crm["rates"] = rates
     try:
         model = CrmIn.model_validate(crm)
     except ValidationError as exc:

@@ -109,15 +109,20 @@ def test_a_run_from_crm_and_erp_exports_uploaded_on_the_page(client, tmp_path):
     history = generate_for_instance(DEMO, customers=80, seed=2)
     files = [("files", (f"{name}.csv", history[name].to_csv(index=False).encode(), "text/csv")) for name in ("order_lines", "customers")]
     files += [f for f in csv_files(DEMO) if f[1][0].removesuffix(".csv") in SCM_TABLES]
-    r = client.post("/new", data={"mode": "exports", "weeks": "6", "time_limit": "30", "mip_gap": "1", **ticked()}, files=files, follow_redirects=False)
+    rates = {f"rate.{k}": str(v) for k, v in DEMO_RATES.items()}
+    r = client.post("/new", data={"mode": "exports", "weeks": "6", "time_limit": "30", "mip_gap": "1", **rates, **ticked()}, files=files, follow_redirects=False)
     assert r.status_code == 303, r.text[:3000]
     run_id = r.headers["location"].rsplit("/", 1)[1]
     stored = client.get(f"/v1/runs/{run_id}/input").json()
     assert len(stored["instance"]["periods"]) == 6 and stored["exports"]["crm"]["order_lines"]
+    assert stored["exports"]["crm"]["rates"] == DEMO_RATES  # the cost to serve typed on the form
+    losers = [c for c in stored["derivation"]["customer_profitability"] if c["profit"] < 0]
+    assert losers and all(c["cost_to_serve"] > 0 for c in losers)
     bad = [("files", ("order_lines.csv", history["order_lines"].assign(net_unit_price=-1).to_csv(index=False).encode(), "text/csv"))] + files[1:]
     r = client.post("/new", data={"mode": "exports"}, files=bad)
     assert r.status_code == 422 and "crm.order_lines" in r.text and "net_unit_price" in r.text
-    assert DEMO_RATES  # the page's exports take the contract's default rates unless a rates table is uploaded
+    r = client.post("/new", data={"mode": "exports", "rate.per_order": "a lot"}, files=files)
+    assert r.status_code == 422 and "not an amount of money" in r.text
 
 
 def test_a_thousand_product_plan_keeps_its_run_page_small_and_fast(client, tmp_path):

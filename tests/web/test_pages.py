@@ -199,7 +199,7 @@ def test_decide_a_what_if_from_the_run_page(server, page, demo_run):
 
 def test_every_page_renders_within_the_budget(server, demo_run):
     """Server time (the Server-Timing header), median of 5, on the demo."""
-    for path in ("/", "/new", f"/runs/{demo_run}", "/login"):
+    for path in ("/", "/new", f"/runs/{demo_run}", "/login", f"/compare?base={demo_run}&other={demo_run}"):
         times = []
         for _ in range(5):
             with urllib.request.urlopen(urllib.request.Request(server.base + path, headers={"Accept": "text/html"})) as r:
@@ -216,6 +216,7 @@ def test_with_keys_a_page_asks_for_one_keeps_it_in_a_secure_cookie_and_shows_onl
         page = context.new_page()
         page.goto(s.base + "/")
         assert "/login" in page.url
+        shot(page, "login")
         page.fill("#key", "not-a-key")
         page.click("button[type=submit]")
         assert "not one this service knows" in page.inner_text(".error")
