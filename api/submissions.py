@@ -110,7 +110,7 @@ def _read_exports(doc: dict) -> Exports:
     try:
         scm = tables_from_mapping(doc["scm"], "scm")
     except ProblemsError as exc:
-        raise HTTPProblem(422, "Invalid supply side", errors=problem_items(_located(exc.problems, "scm")))
+        raise HTTPProblem(422, "Invalid supply side", errors=_in_request(exc.problems, side="scm"))
     unknown = sorted(set(scm) - set(SCM_TABLES))
     if unknown:
         raise HTTPProblem(422, "Invalid supply side", errors=[{"table": f"scm.{t}", "row": None, "column": None,
@@ -118,18 +118,19 @@ def _read_exports(doc: dict) -> Exports:
     return Exports(crm=crm, scm=scm, doc={"crm": doc["crm"], "scm": doc["scm"]})
 
 
-def _in_request(table: str | None) -> str | None:
-    """Where a problem of the preparation lies in the request's body."""
-    if table in ("order_lines", "customers"):
-        return f"crm.{table}"
-    if table == "options":  # the CRM side's own options: start, segments, cutoffs
-        return "crm"
-    return f"scm.{table}" if table in SCM_TABLES else table
+def _in_request(problems: list[DataProblem], side: str | None = None) -> list[dict]:
+    """Problems of the exports located in the request's body: the CRM's tables and options under
+    ``crm``, the supply side's tables (every table, with ``side="scm"``) under ``scm``."""
+    def where(table: str | None) -> str | None:
+        if table in ("order_lines", "customers"):
+            return f"crm.{table}"
+        if table == "options":  # the CRM side's own options: start, segments, cutoffs
+            return "crm"
+        if table in SCM_TABLES or (side == "scm" and not (table or "").startswith("scm")):
+            return f"scm.{table}" if table else "scm"
+        return table
 
-
-def _located(problems: list[DataProblem], prefix: str) -> list[DataProblem]:
-    return [DataProblem(p.severity, f"{prefix}.{p.table}" if p.table and not p.table.startswith(prefix) else p.table or prefix, p.row, p.column, p.message)
-            for p in problems]
+    return problem_items([DataProblem(p.severity, where(p.table), p.row, p.column, p.message) for p in problems])
 
 
 def prepare_exports(exports: Exports) -> tuple[RawTables | None, dict[str, list[dict]], list[dict]]:
@@ -143,15 +144,16 @@ def prepare_exports(exports: Exports) -> tuple[RawTables | None, dict[str, list[
         data = crm_from_rows(rows["order_lines"], rows["customers"], crm.mapping or None, ("crm.order_lines", "crm.customers"))
         segmentation = crm.segments if isinstance(crm.segments, str) else assignment_from_rows(
             [s.model_dump() for s in crm.segments], set(data.customers["customer"]), "crm.segments")
-        if found:
-            raise ProblemsError([])
-        request = JobRequest(kind="prepare", crm=data, rates=crm.rates, segmentation=segmentation, cutoffs=tuple(crm.cutoffs),
-                             scm=exports.scm, horizon_weeks=crm.weeks, start_week=crm.start, forecaster=crm.forecaster)
+    except ProblemsError as exc:
+        return None, {}, _in_request(found + exc.problems)
+    if found:
+        return None, {}, _in_request(found)
+    request = JobRequest(kind="prepare", crm=data, rates=crm.rates, segmentation=segmentation, cutoffs=tuple(crm.cutoffs),
+                         scm=exports.scm, horizon_weeks=crm.weeks, start_week=crm.start, forecaster=crm.forecaster)
+    try:
         result = jobs.run(request)
     except ProblemsError as exc:
-        found += exc.problems
-    if found:
-        return None, {}, problem_items([DataProblem(p.severity, _in_request(p.table), p.row, p.column, p.message) for p in found])
+        return None, {}, _in_request(exc.problems)
     raw = {name.removeprefix("instance/"): records(df) for name, df in result.tables.items() if name.startswith("instance/")}
     derivation = {name: records(df) for name, df in result.tables.items() if not name.startswith("instance/")}
     return raw, derivation, []

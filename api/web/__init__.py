@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import secrets
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -250,15 +251,20 @@ def _finished_plan(run: db.Run) -> dict[str, Any]:
     """A finished run never changes: what its page shows is made once and kept (the last few
     runs viewed), so reading it again costs no more than the page itself."""
     key = (run.id, run.finished_at)
-    if key not in _VIEWED:
-        _VIEWED[key] = _plan_context(run, Result.from_json_dict(run.result))
-        while len(_VIEWED) > VIEWED_RUNS:
-            _VIEWED.pop(next(iter(_VIEWED)))
-    return _VIEWED[key]
+    with _VIEWED_LOCK:  # pages are served from several threads
+        context = _VIEWED.get(key)
+    if context is None:
+        context = _plan_context(run, Result.from_json_dict(run.result))
+        with _VIEWED_LOCK:
+            _VIEWED[key] = context
+            while len(_VIEWED) > VIEWED_RUNS:
+                _VIEWED.pop(next(iter(_VIEWED)))
+    return context
 
 
 VIEWED_RUNS = 16
 _VIEWED: dict[tuple, dict[str, Any]] = {}
+_VIEWED_LOCK = threading.Lock()
 
 
 def _plan_context(run: db.Run, result: Result) -> dict[str, Any]:
@@ -277,16 +283,22 @@ def _plan_context(run: db.Run, result: Result) -> dict[str, Any]:
     if "frontier" in analysis:
         figures["frontier"] = charts.frontier(analysis["frontier"])
     return {
-        "has_plan": True, "plan": plan, "kpis": [(k, plan.kpis.get(k)) for k in HEADLINE if k in plan.kpis],
+        "has_plan": True, "kpis": [(k, plan.kpis.get(k)) for k in HEADLINE if k in plan.kpis],
         "segments": segs.to_dict("records"), "suppliers": plan.tables["suppliers"].to_dict("records"),
         # inside <script>: a label holding "</script>" or "<!--" must not end the element
-        "figures": json.dumps(figures, allow_nan=False, default=_jsonable).replace("<", "\\u003c"), "analysis": analysis, "explanation": plan.explanation,
-        "periods": inst.periods,
+        "figures": json.dumps(_finite(figures), allow_nan=False, default=str).replace("<", "\\u003c"), "analysis": analysis,
     }
 
 
-def _jsonable(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else str(value)
+def _finite(value: Any) -> Any:
+    """The charts' data with NaN and infinities as null (JSON has neither; JSON.parse refuses them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 @router.get("/runs/{run_id}/status")
@@ -421,7 +433,7 @@ async def submit_new_run(request: Request, who: Editor, settings: SettingsDep, e
         problems += more
         base_id = str(form.get("base") or "")
         mode = str(form.get("mode") or "instance")
-        exports = None
+        exports, base = None, None
         if base_id:
             with db.session(settings.database_url) as s:
                 base = find_run(s, who, base_id)
@@ -438,12 +450,12 @@ async def submit_new_run(request: Request, who: Editor, settings: SettingsDep, e
             exports, more = _exports(raw, form)
             problems += more
         if problems:
-            return _page(request, "new.html", who, status_code=422, families=families, base=None, presets=list(PRESETS), form=form, errors=problems)
+            return _page(request, "new.html", who, status_code=422, families=families, base=base, presets=list(PRESETS), form=form, errors=problems)
         try:
             run, _ = await accept(None if exports else raw, options, exports, who, settings, executor)
         except HTTPProblem as exc:
             errors = exc.errors or [{"table": None, "row": None, "column": None, "message": exc.detail or exc.title}]
-            return _page(request, "new.html", who, status_code=exc.status if exc.status < 500 else 422, families=families, base=None,
+            return _page(request, "new.html", who, status_code=exc.status if exc.status < 500 else 422, families=families, base=base,
                          presets=list(PRESETS), form=form, errors=errors)
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 

@@ -9,7 +9,10 @@ through the model, which gives the value or the located error exactly as before.
 
 The column rules are deliberately narrower than the model: a row they accept, the model
 accepts with the same values (tests/contract/test_bulk.py checks this on generated rows); a row
-they refuse costs only the model's time.
+they refuse costs only the model's time. A field with a constraint the rules do not know goes
+to the model whole. The rules mirror what the rows' own validators do (``Row`` refuses
+true/false, ``OrderLine`` reads these date layouts): a model with other validators needs rules
+of its own before its rows may take this path.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pacompute
 from pydantic import BaseModel, ValidationError
 
-from planner.contract.inputs import MAX_LABEL
+from planner.contract.inputs import MAX_LABEL, PRINTABLE
 
 NUMBER = r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?"
 CONTROL = r"[\x00-\x1f\x7f]"
@@ -39,10 +42,19 @@ DATES = [
 ]
 
 
-def _kind(annotation: Any) -> str:
+def _kind(info: Any) -> str:
+    """number, date or text when the column rules below imply every constraint the field has;
+    other (the row model decides every row) when it has one they do not know."""
+    annotation = info.annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)] if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union else [annotation]
-    base = typing.get_args(args[0])[0] if typing.get_origin(args[0]) is typing.Annotated else args[0]
-    return {float: "number", dt.date: "date", str: "text"}.get(base, "other")
+    inner = typing.get_args(args[0]) if typing.get_origin(args[0]) is typing.Annotated else (args[0],)
+    base = inner[0]
+    constraints = [*info.metadata, *(m for extra in inner[1:] for m in getattr(extra, "metadata", [extra]))]
+    kind = {float: "number", dt.date: "date", str: "text"}.get(base, "other")
+    known = {"number": lambda m: any(getattr(m, a, None) is not None for a in ("ge", "le", "gt", "lt")),
+             "text": lambda m: getattr(m, "min_length", 2) <= 1 or getattr(m, "max_length", 0) >= MAX_LABEL or getattr(m, "pattern", None) == PRINTABLE,
+             "date": lambda m: False}
+    return kind if kind == "other" or all(known[kind](m) for m in constraints) else "other"
 
 
 TEXT = pd.ArrowDtype(pa.string())
@@ -136,7 +148,7 @@ def validate_rows(model: type[BaseModel], frame: pd.DataFrame) -> tuple[pd.DataF
             continue
         values = frame[name]
         blank = values.isna().to_numpy(bool)
-        kind = _kind(info.annotation)
+        kind = _kind(info)
         if kind == "other":
             plain[:] = False
             columns[name] = values
@@ -163,6 +175,6 @@ def validate_rows(model: type[BaseModel], frame: pd.DataFrame) -> tuple[pd.DataF
     if fixed:
         good = pd.concat([good, pd.DataFrame(fixed, index=labels, columns=good.columns)]).loc[lambda d: frame.index[frame.index.isin(d.index)]]
     for name, info in model.model_fields.items():  # as model_dump gives them: floats, None where blank
-        if _kind(info.annotation) == "number":
+        if _kind(info) == "number":
             good[name] = good[name].astype(float) if info.default is not None or info.is_required() else good[name].astype(object)
     return good, errors
