@@ -124,11 +124,11 @@ def check(request: JobRequest) -> list[Problem]:
                 planning_weeks(request.start_week, 1)
             except (AttributeError, ValueError):  # no match, or no such week (2026-W60)
                 problems.append(Problem("error", "options", None, "start", f"an ISO week such as 2026-W48 (got {request.start_week!r})"))
-        return problems + _segmentation_problems(request)
+        return problems + _crm_problems(request)
     if request.kind == "customers":
         if request.crm is None or request.instance is None:
             return [Problem("error", "options", None, None, "customer profitability needs order lines, a customer master and the planning instance")]
-        return unknown_products(request.crm, unit_costs(request.instance)) + _segmentation_problems(request)
+        return unknown_products(request.crm, unit_costs(request.instance)) + _crm_problems(request)
     problems: list[Problem] = []
     if request.kind == "verify" and request.base is None:
         problems.append(Problem("error", "options", None, None, "verify needs a plan"))
@@ -148,9 +148,9 @@ def check(request: JobRequest) -> list[Problem]:
     return problems
 
 
-def _segmentation_problems(request: JobRequest) -> list[Problem]:
-    """How customers are to be segmented (abc with rising cut-offs, class, or an assignment given),
-    and the forecasting engine."""
+def _crm_problems(request: JobRequest) -> list[Problem]:
+    """What the CRM side's options ask for: how customers are segmented (abc with rising cut-offs,
+    class, or an assignment given) and the forecasting engine."""
     problems = []
     if why := engine_problem(request.forecaster):
         problems.append(Problem("error", "options", None, "forecaster", why))

@@ -48,11 +48,16 @@ def extract(m: pyo.ConcreteModel, inst: Instance, families: list[tuple[Any, Any]
         tables[name] = spec.frame(_fill(spec, merged if merged is not None else pd.DataFrame(columns=list(spec.key))))
     segments = tables["segments"]
     segments["profit_contribution"] = segments["revenue"] - segments["cost_to_serve"] - segments["lost_sale_penalty"] + segments["tier_net_value"]
-    svc = tables["service"]
-    lines = svc[svc["demand"] > 1e-9]
-    full = (lines["served"] >= lines["demand"] - 1e-6).groupby(lines["segment"]).mean()
-    segments["perfect_order_rate"] = segments["segment"].map(full).fillna(1.0).astype(float)
+    lines, full = served_in_full(tables["service"])
+    segments["perfect_order_rate"] = segments["segment"].map(full.groupby(lines["segment"]).mean()).fillna(1.0).astype(float)
     return tables
+
+
+def served_in_full(service: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The service rows with demand (the order lines of the perfect-order rate) and whether
+    each is served in full."""
+    lines = service[service["demand"] > 1e-9]
+    return lines, lines["served"] >= lines["demand"] - 1e-6
 
 
 def _fill(spec, df: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +140,7 @@ def business_figures(inst: Instance, tables: dict[str, pd.DataFrame], frozen_per
     inv_value = float((inv["on_hand"] * inv["product"].map(value).fillna(0.0)).sum()) / T
     ss_value = float((inv["safety_stock"] * inv["product"].map(value).fillna(0.0)).sum()) / T
     revenue = float(tables["segments"]["revenue"].sum())
-    lines = service[service["demand"] > 1e-9]
+    lines, full = served_in_full(service)
     lead = inst.lead_time
     # expected fill rate: demand uncertain around the forecast, segments' errors independent
     # (sigma = sqrt of the sum of squares), stock available in a period = what it serves + what is left
@@ -158,7 +163,7 @@ def business_figures(inst: Instance, tables: dict[str, pd.DataFrame], frozen_per
         "gmroi": (revenue - cogs) / inv_value if inv_value > 0 else None,
         "safety_stock_value": ss_value,
         "expected_fill_rate": 1.0 - float(short.sum()) / mu if mu > 0 else 1.0,
-        "perfect_order_rate": float((lines["served"] >= lines["demand"] - 1e-6).mean()) if len(lines) else 1.0,
+        "perfect_order_rate": float(full.mean()) if len(lines) else 1.0,
         "order_cycle_time": (float((orders["quantity"] * orders["supplier"].map(lead)).sum() / orders["quantity"].sum()) + frozen_periods)
         * inst.period_days if len(orders) and float(orders["quantity"].sum()) > 0 else None,
     }
