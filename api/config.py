@@ -15,7 +15,6 @@ from planner.jobs.settings import PlannerSettings
 
 class Settings(PlannerSettings):
     database_url: str = Field("sqlite:///planner.db", description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... for PostgreSQL.")
-    dask_scheduler: str | None = Field(None, description="tcp://host:8786 of an existing Dask cluster; unset = in-process LocalCluster.")
     solve_slots: int = Field(1, ge=1, description="Solves one machine (Dask worker) runs at once.")
     solve_nice: int = Field(10, ge=0, le=19, description="Niceness of the solve processes: the service's answers come first when both want the CPU.")
     max_concurrent_submissions: int = Field(4, ge=1, description="Submissions one service process reads and checks at once; more wait.")

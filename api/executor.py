@@ -54,6 +54,8 @@ class Executor:
             "startup_seconds": settings.startup_seconds,
             "models_dirs": [str(p) for p in settings.models_dirs()],
             "solve_nice": settings.solve_nice,
+            "dask_scheduler": settings.dask_scheduler,
+            "decompose_workers": settings.decompose_workers,
         }
         self._reaper = threading.Thread(target=self._reap_forever, name="planner-reaper", daemon=True)
         self._dispatcher = threading.Thread(target=self._deliver_forever, name="planner-webhooks", daemon=True)

@@ -82,6 +82,9 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     time_limit: float | None = Field(None, gt=0, description="Seconds HiGHS may search (default: the service's default_time_limit).")
     mip_gap: float = Field(1e-3, ge=0, le=1, description="Relative optimality gap at which to stop.")
+    route: Literal["auto", "monolithic", "decompose"] = Field(
+        "auto", description="How the run is solved: HiGHS on the whole model (monolithic), a Lagrangian decomposition by product "
+                            "(decompose: a proven bound where the whole model is too large), or auto (decompose from 100,000 binaries on).")
     name: str | None = Field(None, max_length=200, pattern=PRINTABLE, description="A name for the run.")
     tags: list[Tag] = Field(default_factory=list, max_length=20, description="Labels to filter runs by.")
     constraints: dict[str, Any] | None = Field(
@@ -97,7 +100,7 @@ class RunOptions(BaseModel):
         ``hooks``: progress and should_stop."""
         a = self.analysis
         return JobRequest(
-            kind=a.kind if a is not None else "solve", instance=instance, time_limit=self.time_limit, mip_gap=self.mip_gap,
+            kind=a.kind if a is not None else "solve", instance=instance, time_limit=self.time_limit, mip_gap=self.mip_gap, route=self.route,
             model_options={"constraints": self.constraints} if self.constraints else None, models_dirs=models_dirs,
             floors=a.floors if a is not None else None, changes=a.changes if a is not None else None, **hooks,
         )

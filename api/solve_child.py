@@ -55,7 +55,8 @@ def main() -> None:
             emit({"outcome": {"kind": "invalid", "detail": "; ".join(str(p) for p in report.errors[:20])}})
             return
         request = RunOptions.model_validate(payload["options"]).job_request(
-            report.instance, payload["models_dirs"], progress=progress, should_stop=cancel.is_set
+            report.instance, payload["models_dirs"], progress=progress, should_stop=cancel.is_set,
+            dask_scheduler=payload.get("dask_scheduler"), workers=payload.get("decompose_workers", 1),
         )
         emit({"outcome": {"kind": "result", "result": jobs.run(request).to_json_dict()}})
     except ProblemsError as exc:

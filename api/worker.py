@@ -32,7 +32,8 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
         return "skipped"
     with db.session(url) as s:
         run = s.get(db.Run, run_id)
-        payload = {"instance": run.instance, "options": run.options, "models_dirs": conf.get("models_dirs") or []}
+        payload = {"instance": run.instance, "options": run.options, "models_dirs": conf.get("models_dirs") or [],
+                   "dask_scheduler": conf.get("dask_scheduler"), "decompose_workers": conf.get("decompose_workers", 1)}
         attempt = run.attempts
     states.append_log(url, run_id, f"attempt {attempt}: solving (time limit {run.options['time_limit']:g}s) on pid {os.getpid()}")
     child = _Child(payload, conf.get("solve_nice", 0))

@@ -6,6 +6,7 @@ options, 3 infeasible or no plan found in time, 1 anything else.
 
 from __future__ import annotations
 
+import enum
 import sys
 import time
 import traceback
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Optional
 
+import psutil
 import typer
 import uvicorn
 from pydantic import ValidationError
@@ -44,6 +46,12 @@ ModelsDir = Annotated[Optional[list[Path]], typer.Option("--models", help="Folde
 Out = Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder to write the results to.")]
 TimeLimit = Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search, per solve.")]
 MipGap = Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Relative optimality gap at which to stop.")]
+
+
+class Route(str, enum.Enum):
+    auto = "auto"
+    monolithic = "monolithic"
+    decompose = "decompose"
 
 
 @app.callback()
@@ -99,9 +107,10 @@ def _request(ctx: typer.Context, kind: str, instance: Path, options: dict | None
     """A job request from the common arguments; its problems (options, families, floors,
     scenario changes) exit 2 before anything is solved."""
     options = _previous_orders_read(options)
+    kw.setdefault("workers", ctx.obj.decompose_workers)
     request = jobs.JobRequest(
         kind=kind, instance=_instance(instance), model_options=options, models_dirs=ctx.obj.models_dirs(models),
-        progress=render.ProgressPrinter(), **kw,
+        progress=render.ProgressPrinter(), dask_scheduler=ctx.obj.dask_scheduler, **kw,
     )
     problems = jobs.check(request)
     if problems:
@@ -168,9 +177,11 @@ def solve_cmd(
     ctx: typer.Context,
     instance: InstanceArg,
     out: Out = None,
-    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds HiGHS may search.")] = None,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", min=0, help="Seconds the whole command may take: reading, the search, and writing plan, report and workbook (--explain and --frontier add solves of their own).")] = None,
     mip_gap: MipGap = 1e-3,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="HiGHS threads.")] = None,
+    route: Annotated[Route, typer.Option("--route", help="monolithic: HiGHS on the whole model; decompose: a Lagrangian bound by product, its blocks on Dask workers (PLANNER_DASK_SCHEDULER, or a local cluster); auto: decompose from 100,000 binaries on.")] = Route.auto,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=0, help="Decomposed runs without PLANNER_DASK_SCHEDULER: worker processes of the local cluster (default PLANNER_DECOMPOSE_WORKERS, 1; 0: in this process).")] = None,
     log: Annotated[bool, typer.Option("--log", help="Show HiGHS's own log.")] = False,
     options: OptionsFile = None,
     models: ModelsDir = None,
@@ -183,8 +194,11 @@ def solve_cmd(
     With --out, the folder also gets report.html (open it in a browser), the charts as PNG
     and report.xlsx with every table."""
     t0 = time.perf_counter()
+    extra = {"workers": workers} if workers is not None else {}
+    if time_limit is not None:  # counted from the start of this process: what a user waits for
+        extra["deadline"] = time.monotonic() - (time.time() - psutil.Process().create_time()) + time_limit
     request = _request(ctx, "solve", instance, _json_file(options, "options"), models, time_limit=time_limit, mip_gap=mip_gap, threads=threads, log=log,
-                       explain=explain, frontier=with_frontier)
+                       explain=explain, frontier=with_frontier, route=route.value, **extra)
     err.print(f"{request.instance.describe()}; loaded and validated in {time.perf_counter() - t0:.2f}s", highlight=False)
     result = _run(request, debug)
     _write(out, request.instance, result, debug)

@@ -65,7 +65,7 @@ from planner.contract.results import Plan, Result, records
 from planner.contract.validation import validate
 from planner.jobs.pipeline import plan_instance
 from planner.solve.duals import shadow_prices
-from planner.solve.highs import Progress, SolveOptions
+from planner.solve.highs import ROUTES, Progress, SolveOptions
 from planner.verify import verify_plan
 
 KINDS = ("solve", "explain", "frontier", "value_of_integration", "scenario", "diff", "verify", "customers", "prepare")
@@ -80,6 +80,10 @@ class JobRequest:
     time_limit: float | None = None  # seconds per solve
     mip_gap: float = 1e-3
     threads: int | None = None
+    route: str = "auto"  # "auto", "monolithic" or "decompose" (planner.solve.highs.SolveOptions.route)
+    deadline: float | None = None  # solve: a time.monotonic() by which the whole command must end (the CLI's)
+    dask_scheduler: str | None = None  # decomposed runs: the cluster for the blocks (None: a local one)
+    workers: int = 1  # decomposed runs: worker processes of that local cluster
     log: bool = False  # HiGHS's own log on stdout
     model_options: dict[str, Any] | None = None  # {"constraints": {family: params or false}}
     models_dirs: list[Path] = field(default_factory=list)  # folders of user families
@@ -101,7 +105,8 @@ class JobRequest:
     should_stop: Callable[[], bool] | None = None  # polled during the search (cancel)
 
     def solve_options(self) -> SolveOptions:
-        return SolveOptions(time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads, log=self.log,
+        return SolveOptions(time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads, log=self.log, route=self.route,
+                            dask_scheduler=self.dask_scheduler, workers=self.workers, deadline=self.deadline,
                             progress=self.progress, should_stop=self.should_stop)
 
 
@@ -111,6 +116,8 @@ def check(request: JobRequest) -> list[Problem]:
     data they make). Without an instance (its data had errors) only what needs none."""
     if request.kind not in KINDS:
         return [Problem("error", "options", None, "kind", f"unknown job {request.kind!r} (known: {', '.join(KINDS)})")]
+    if request.route not in ROUTES:
+        return [Problem("error", "options", None, "route", f"unknown route {request.route!r} (known: {', '.join(ROUTES)})")]
     if request.kind == "diff":
         return [] if request.base is not None and request.other is not None else [Problem("error", "options", None, None, "diff needs two plans")]
     if request.kind == "prepare":

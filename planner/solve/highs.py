@@ -22,13 +22,14 @@ import enum
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Hashable
 
 import highspy
 import numpy as np
 import pyomo.environ as pyo
 
+from planner.solve.decompose import DualProgress, NotDecomposable, Pool, dask_pool, groups_of, lagrangian_dual, split
 from planner.solve.improve import improve
 from planner.solve.standard_form import StandardForm, compile_model, new_highs
 
@@ -74,6 +75,16 @@ class SolveOptions:
     # only slows HiGHS down was measured: README, "How a run is solved").
     improve_min_binaries: int = 10000
     highs_options: dict[str, object] | None = None  # None: LARGE_MODEL_OPTIONS from improve_min_binaries on
+    # The route: "monolithic" (HiGHS on the whole model, beside fix-and-optimise), "decompose"
+    # (planner/solve/decompose.py: a Lagrangian bound from the blocks, beside fix-and-optimise),
+    # or "auto": decompose from ``decompose_min_binaries`` on (measured: README, "How a run is solved").
+    route: str = "auto"
+    # A time.monotonic() by which the whole command must have ended (``planner solve``): the search
+    # then gets at most what is left once the work after it (AFTER_SEARCH) is set aside.
+    deadline: float | None = None
+    decompose_min_binaries: int = 100_000
+    dask_scheduler: str | None = None  # a Dask cluster's address for the blocks; None: a local cluster
+    workers: int = 1  # worker processes of that local cluster
 
 
 #: HiGHS options for large models: presolve's dual fixing and the feasibility-jump heuristic
@@ -96,6 +107,8 @@ class SolveResult:
     highs_status: str = ""
     plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
     start_plan: bool = False  # the heuristic's decisions made a plan (the fallback) before the search
+    route: str = "monolithic"
+    decomposition: dict[str, object] = field(default_factory=dict)  # what the decomposed route did
     #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
     #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
     objective_of: Callable[[], float] | None = None
@@ -110,28 +123,55 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
 def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one."""
     options = options or SolveOptions()
+    if options.route not in ROUTES:
+        raise ValueError(f"route must be one of {ROUTES}, not {options.route!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sf, standard, sign, h, large = _setup(m, options)
+    sf, standard, sign, h, large, decomposing = _setup(m, options)
     timings["handoff"] = time.perf_counter() - t0
     own = _start_plan(standard, sf.columns, options, timings)
+    options = _within_deadline(options, standard, timings)
+    if decomposing:
+        return _decomposed(m, sf, standard, sign, own, options, timings)
     search = _Search(h, standard, sign, options, large, own, timings)
     search.run(sf.columns)
     return _outcome(m, sf, standard, sign, h, search, options, timings)
 
 
+ROUTES = ("auto", "monolithic", "decompose")
+
+#: Seconds per model column of the work after the search: extracting the tables, verifying them,
+#: writing plan, report and workbook (README, "How a run is solved": the whole command's time).
+AFTER_SEARCH = 4e-5
+
+
+def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
+    """The options with the time limit (which covers the search and the polish LP) cut to what the
+    deadline leaves: the time left, less the work after the solve and a second to spare."""
+    if options.deadline is None:
+        return options
+    left = max(options.deadline - time.monotonic() - AFTER_SEARCH * len(standard.c) - 1.0, 1.0)
+    timings["deadline_left"] = left
+    return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
+
+
 def _setup(m: pyo.ConcreteModel, options: SolveOptions):
-    """Compile the model and hand it to a HiGHS set up with the run's options."""
+    """Compile the model and, unless the run is decomposed, hand it to a HiGHS set up with the
+    run's options."""
     sf, standard, sign = compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
+    binaries = int(standard.is_int.sum())
+    decomposing = options.blocks is not None and binaries > 0 and (
+        options.route == "decompose" or (options.route == "auto" and binaries >= options.decompose_min_binaries))
     h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    large = int(standard.is_int.sum()) >= options.improve_min_binaries
+    large = binaries >= options.improve_min_binaries
     for key, value in _highs_options(options, large).items():
         if key != "threads":  # set with HiGHS's thread pool, in _Search
             h.setOptionValue(key, value)
-    h.passModel(standard.highs_lp())  # HiGHS keeps its own copy
-    return sf, standard, sign, h, large
+    if not decomposing:
+        h.passModel(standard.highs_lp())  # HiGHS keeps its own copy
+    return sf, standard, sign, h, large, decomposing
 
 
 def _highs_options(options: SolveOptions, large: bool) -> dict[str, object]:
@@ -288,6 +328,123 @@ class _Search:
             if fo.objective < self.own[1] - 1e-9 * max(1.0, abs(self.own[1])):
                 self.own, self.source = (fo.x, fo.objective), "fix_and_optimise"
         search.join()
+
+
+def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, own, options: SolveOptions, timings: dict) -> SolveResult:
+    """The decomposed route: the Lagrangian bound from the blocks (``decompose``), in a thread of
+    its own with the blocks on Dask workers, while this thread improves the heuristic plan by
+    fix-and-optimise; the plan is then polished and loaded like any other. A model that does
+    not split, or a run without a heuristic plan to improve, goes the monolithic way instead,
+    and the result says why."""
+    size = {"rows": standard.A.shape[0], "columns": len(sf.columns), "binaries": int(standard.is_int.sum()), "nonzeros": int(standard.A.nnz)}
+    ts = time.perf_counter()
+    block_of = [options.blocks(v) for v in sf.columns]
+    try:
+        if own is None:
+            raise NotDecomposable("no heuristic plan to start from (the decomposed route improves one)")
+        st = split(standard, block_of)
+    except NotDecomposable as exc:
+        log.warning("not decomposed: %s; solving the whole model", exc)
+        result = solve_model(m, replace(options, route="monolithic", start=False) if own is None else replace(options, route="monolithic"))
+        result.decomposition = {"fallback": str(exc)}
+        return result
+    timings["split"] = time.perf_counter() - ts
+    t1 = time.perf_counter()
+    limit = None
+    if options.time_limit is not None:
+        limit = max(options.time_limit - min(2.0 * timings.get("start_lp", 0.0), 0.2 * options.time_limit) - timings["split"], 0.0)
+    tc = time.perf_counter()
+    if options.workers == 0 and not options.dask_scheduler:
+        pool, close = Pool(groups_of(st.blocks, 1), len(st.link_rows)), (lambda: None)
+    else:
+        pool, close = dask_pool(st.blocks, len(st.link_rows), options.dask_scheduler, max(1, options.workers))
+    timings["cluster"] = time.perf_counter() - tc
+    budget = np.inf if limit is None else max(limit - timings["cluster"], 0.0)
+    state = {"plan": own[1], "bound": -np.inf, "last_report": 0.0}
+    lock = threading.Lock()
+    user_stop = options.should_stop
+
+    def report() -> None:
+        if options.progress is None:
+            return
+        now = time.perf_counter()
+        with lock:
+            if now - state["last_report"] < options.progress_interval:
+                return
+            state["last_report"] = now
+            inc = sign * state["plan"]
+            bnd = sign * state["bound"] if np.isfinite(state["bound"]) else None
+        options.progress(Progress(now - t1, inc, bnd, _gap(inc, bnd)))
+
+    def closed() -> bool:
+        plan, bound = state["plan"], state["bound"]
+        return np.isfinite(bound) and plan - bound <= options.mip_gap * max(abs(plan), 1e-9)
+
+    def stopping() -> bool:
+        return (user_stop is not None and user_stop()) or closed()
+
+    def on_bound(p: DualProgress) -> None:
+        state["bound"] = max(state["bound"], p.bound)
+        report()
+
+    dual: dict[str, object] = {}
+
+    def run_dual() -> None:
+        try:
+            dual["result"] = lagrangian_dual(st, pool, lambda: state["plan"], time_budget=budget, should_stop=stopping, on_bound=on_bound)
+        except Exception as exc:  # a failed bound must not cost the run its plan
+            log.exception("the Lagrangian bound failed")
+            dual["error"] = f"{type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=run_dual, name="planner-lagrangian", daemon=True)
+    thread.start()
+
+    def on_improved(_elapsed: float, objective: float) -> None:
+        state["plan"] = objective
+        report()
+
+    source = "heuristic"
+    ti = time.perf_counter()
+    try:
+        fo = improve(standard, own[0], block_of, budget, should_stop=lambda: stopping() or (not thread.is_alive() and closed()),
+                     on_improved=on_improved, max_rounds=1000)
+    except Exception:
+        log.exception("fix-and-optimise failed; the heuristic plan stands")
+        fo = None
+    timings["improve"] = time.perf_counter() - ti
+    thread.join()
+    close()
+    timings["solve"] = time.perf_counter() - t1
+    x, obj = own
+    if fo is not None and fo.objective < obj - 1e-9 * max(1.0, abs(obj)):
+        x, obj, source = fo.x, fo.objective, "fix_and_optimise"
+        timings["improve_blocks"] = float(fo.blocks_solved)
+    res = dual.get("result")
+    t2 = time.perf_counter()
+    x, duals_from = _polish(standard, x, obj)
+    timings["polish"] = time.perf_counter() - t2
+    _store_duals(m, sf, sign, duals_from)
+    objective = sign * float(standard.c @ x + standard.offset)
+    bound = sign * res.bound if res is not None and np.isfinite(res.bound) else None
+    gap = _gap(objective, bound)
+    status = Status.OPTIMAL if gap is not None and gap <= options.mip_gap else Status.FEASIBLE
+    stopped_by = "cancelled" if user_stop is not None and user_stop() else "time limit" if status == Status.FEASIBLE else "gap closed"
+    info = {"blocks": len(st.blocks), "linking_rows": len(st.link_rows), "shared_columns": len(st.shared), "copies": st.n_copies,
+            "where": pool.where, "iterations": res.iterations if res else 0, "integer_iterations": res.integer_iterations if res else 0,
+            "seconds_per_block_mip": pool.seconds_per_block, "sent_bytes": pool.sent_bytes,
+            "seconds_iteration": res.seconds_iteration if res else [], "seconds_blocks": res.seconds_blocks if res else []}
+    message = (f"decomposed into {len(st.blocks)} blocks on {pool.where}: Lagrangian bound after {info['iterations']} iteration(s) "
+               f"({info['integer_iterations']} with the blocks as MIPs), plan by fix-and-optimise; stopped by {stopped_by}")
+    if "error" in dual:
+        message += f"; the bound failed: {dual['error']}"
+    result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,
+                         highs_status=stopped_by, plan_source=source, start_plan=True, route="decompose", decomposition=info)
+    cols, c, offset = sf.columns, standard.c, standard.offset
+    result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
+    tl = time.perf_counter()
+    _load(m, sf, sf.columns, x)
+    timings["load_values"] = time.perf_counter() - tl
+    return result
 
 
 def _status(h: highspy.Highs, options: SolveOptions) -> tuple[Status, bool, object]:

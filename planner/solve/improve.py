@@ -43,7 +43,7 @@ import highspy
 import numpy as np
 
 from planner.contract.instance import Instance
-from planner.solve.standard_form import StandardForm, new_highs
+from planner.solve.standard_form import StandardForm, limit_block, new_highs
 
 
 def product_blocks(inst: Instance) -> Callable[[Any], Hashable | None]:
@@ -237,7 +237,7 @@ def _solve_block(h: highspy.Highs, sf: StandardForm, A, act: np.ndarray, x: np.n
     start.col_value = x[cols]
     start.value_valid = True
     h.setSolution(start)
-    h.setOptionValue("time_limit", float(time_limit))
+    limit_block(h, time_limit)
     h.run()
     if h.getInfo().primal_solution_status != 2:
         return None, rows, sub

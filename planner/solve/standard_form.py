@@ -41,6 +41,14 @@ def new_highs() -> highspy.Highs:
     return h
 
 
+def limit_block(h: highspy.Highs, seconds: float) -> None:
+    """Let the next ``h.run()`` take ``seconds`` more. HiGHS's ``time_limit`` is compared with the
+    run time the instance has summed over all its runs (HiGHS 1.16: ``getRunTime`` only grows,
+    and ``passModel`` does not reset it), so a limit set once stops every later run of an instance
+    that solves many small models as soon as their total reaches it."""
+    h.setOptionValue("time_limit", float(h.getRunTime() + seconds))
+
+
 @dataclass
 class StandardForm:
     """min c x + offset  s.t.  row_lower <= A x <= row_upper, col_lower <= x <= col_upper,

@@ -1,0 +1,524 @@
+r"""Lagrangian decomposition: a proven bound on large runs, block by block.
+
+The blocks come from the model the families build, not from knowledge of them:
+the compiled matrix (``standard_form``) and a map from each column to its block
+(``improve.product_blocks``: the product in its index, None for columns every
+product shares, such as the tier choice and the supplier-use switches) are all
+it reads. An analyst's new family is in the decomposition with no extra code.
+
+The rows fall in three kinds:
+
+- **block rows** touch the columns of one block (and maybe shared columns):
+  inventory balance, order big-Ms, fill-rate floors, safety stock, ...;
+- **linking rows** touch several blocks: supplier capacity, warehouse space,
+  the budget, or any row a family adds across products;
+- **shared rows** touch shared columns only: one tier per segment, ...
+
+Each block gets its own copy of the shared columns its rows use, and a copy
+of every shared row over those columns (valid: in a plan the copies equal the
+originals, so the originals' rows hold for them). Relaxing the linking rows
+with multipliers :math:`\pi` and the copy equalities :math:`x_b[g] = x_G[g]`
+with multipliers :math:`\mu` leaves one small MIP per block and one over the
+shared columns (HiGHS minimises; ``c``, ``A`` as in :class:`StandardForm`):
+
+.. math::
+
+    L(\pi, \mu) = \sum_b \min_{x_b \in X_b} (c_b + A_{L,b}^\top \pi) x_b + \mu_b x_b[G_b]
+        + \min_{x_G \in X_G} (c_G + A_{L,G}^\top \pi - \textstyle\sum_b \mu_b) x_G
+        - \sum_i \mathrm{rhs}_i(\pi_i)
+
+with :math:`\mathrm{rhs}_i(\pi_i) = \pi_i u_i` for :math:`\pi_i \ge 0` and
+:math:`\pi_i l_i` otherwise (row :math:`l_i \le a_i x \le u_i`). For any
+multipliers of the right signs :math:`L \le` the optimum (weak duality), and
+each block contributes HiGHS's proven lower bound of its MIP, not its
+incumbent, so the bound holds even when a block stops on its time limit.
+Because the blocks keep their integer decisions (order indicators, the tier
+copies), the bound is that of the convex hull of each block's plans: at least
+the LP relaxation's, and on lot sizing with set-up costs usually well above it
+(Absi & Kedad-Sidhoum 2009; Millar & Yang 1994, Lagrangean decomposition).
+
+The multipliers rise by projected subgradient steps (Polyak's rule, towards
+the best plan known). The copy multipliers start with each shared column's
+cost split among the blocks that copy it, by the size of each block's costs,
+so that a block weighs a tier's value against what the tier costs it to keep.
+
+The blocks are solved by :class:`BlockGroup` objects that each hold some of the
+blocks and a HiGHS of their own: in this process, or as Dask actors on the
+workers of a cluster, where the blocks are sent once and stay; each iteration
+sends only multipliers and brings back a bound, each linking row's activity
+and each copy's value. This module does not find plans: fix-and-optimise does
+(``improve``), beside it (``highs``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Sequence
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+
+from planner.solve.standard_form import INF, StandardForm, limit_block, new_highs
+
+
+@dataclass
+class Block:
+    """One block's subproblem: its own columns first, then its copies of shared columns."""
+
+    key: int
+    sf: StandardForm
+    n_own: int
+    copies: np.ndarray  # for each copy column: the index of the shared column it copies
+    link_rows: np.ndarray  # the linking rows its own columns touch
+    link_A: sp.csr_matrix  # those rows' coefficients on its own columns
+
+
+@dataclass
+class Structure:
+    """The split of a compiled model into blocks, shared columns and linking rows."""
+
+    blocks: list[Block]
+    block_columns: list[np.ndarray]  # the model's column indices of each block's own columns
+    shared: np.ndarray  # the model's column indices of the shared columns
+    shared_sf: StandardForm  # the shared columns with the shared rows
+    link_rows: np.ndarray  # the model's row indices of the linking rows
+    link_lower: np.ndarray
+    link_upper: np.ndarray
+    link_shared_A: sp.csr_matrix  # the linking rows' coefficients on the shared columns
+    offset: float
+
+    @property
+    def n_copies(self) -> int:
+        return sum(len(b.copies) for b in self.blocks)
+
+
+class NotDecomposable(ValueError):
+    """The model does not split into blocks (the reason is the message)."""
+
+
+def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1) -> Structure:
+    """The blocks of ``sf`` given each column's block; ``group`` blocks of ``block_of`` make one
+    block here (fewer, larger subproblems)."""
+    n_rows, n_cols = sf.A.shape
+    ids: dict[Hashable, int] = {}
+    col_block = np.full(n_cols, -1, dtype=np.int64)
+    for j, b in enumerate(block_of):
+        if b is not None:
+            col_block[j] = ids.setdefault(b, len(ids)) // max(1, group)
+    n_blocks = int(col_block.max()) + 1 if n_cols and col_block.max() >= 0 else 0
+    if n_blocks < 2:
+        raise NotDecomposable("the model has fewer than two blocks")
+    shared = np.flatnonzero(col_block < 0)
+    shared_pos = np.full(n_cols, -1, dtype=np.int64)
+    shared_pos[shared] = np.arange(len(shared))
+
+    A = sf.A.tocsr()
+    coo = A.tocoo()
+    rb = col_block[coo.col]
+    # per row: the smallest and largest block it touches (shared columns: -1, left out)
+    lo = np.full(n_rows, np.iinfo(np.int64).max)
+    hi = np.full(n_rows, -1)
+    own = rb >= 0
+    np.minimum.at(lo, coo.row[own], rb[own])
+    np.maximum.at(hi, coo.row[own], rb[own])
+    touches_block = hi >= 0
+    linking = touches_block & (lo != hi)
+    block_row = touches_block & ~linking
+    shared_only = ~touches_block
+    row_block = np.where(block_row, hi, -1)
+
+    link_rows = np.flatnonzero(linking)
+    link_index = np.full(n_rows, -1, dtype=np.int64)
+    link_index[link_rows] = np.arange(len(link_rows))
+    A_link = A[link_rows, :].tocsc()
+    A_shared_rows = A[np.flatnonzero(shared_only), :].tocsc()[:, shared].tocsr()
+    shared_rows = np.flatnonzero(shared_only)
+
+    order = np.argsort(col_block, kind="stable")
+    order = order[col_block[order] >= 0]
+    block_columns = np.split(order, np.searchsorted(col_block[order], np.arange(1, n_blocks)))
+    rows_sorted = np.argsort(row_block, kind="stable")
+    rows_sorted = rows_sorted[row_block[rows_sorted] >= 0]
+    block_rows = np.split(rows_sorted, np.searchsorted(row_block[rows_sorted], np.arange(1, n_blocks)))
+
+    blocks = []
+    for b in range(n_blocks):
+        cols, rows = block_columns[b], block_rows[b]
+        sub = A[rows, :]
+        used_shared = np.unique(sub.indices[col_block[sub.indices] < 0])
+        # the shared rows whose columns this block copies, copied too
+        copy_pos = shared_pos[used_shared]
+        if len(shared_rows):
+            in_block = np.zeros(len(shared), dtype=bool)
+            in_block[copy_pos] = True
+            covered = np.array([in_block[A_shared_rows.indices[A_shared_rows.indptr[i]:A_shared_rows.indptr[i + 1]]].all()
+                                for i in range(len(shared_rows))], dtype=bool)
+        else:
+            covered = np.zeros(0, dtype=bool)
+        take = np.concatenate([cols, used_shared])
+        blockA = sp.vstack([sub[:, take], A[shared_rows[covered], :][:, take]]).tocsc()
+        all_rows = np.concatenate([rows, shared_rows[covered]])
+        lrows = np.unique(A_link[:, cols].tocoo().row)
+        blocks.append(Block(
+            key=b,
+            sf=StandardForm(
+                A=blockA, c=np.concatenate([sf.c[cols], np.zeros(len(used_shared))]),
+                col_lower=sf.col_lower[take], col_upper=sf.col_upper[take],
+                row_lower=sf.row_lower[all_rows], row_upper=sf.row_upper[all_rows], is_int=sf.is_int[take],
+            ),
+            n_own=len(cols), copies=copy_pos, link_rows=lrows, link_A=A_link[lrows, :][:, cols].tocsr(),
+        ))
+    shared_sf = StandardForm(
+        A=A_shared_rows.tocsc(), c=sf.c[shared], col_lower=sf.col_lower[shared], col_upper=sf.col_upper[shared],
+        row_lower=sf.row_lower[shared_rows], row_upper=sf.row_upper[shared_rows], is_int=sf.is_int[shared],
+    )
+    return Structure(
+        blocks=blocks, block_columns=block_columns, shared=shared, shared_sf=shared_sf, link_rows=link_rows,
+        link_lower=sf.row_lower[link_rows], link_upper=sf.row_upper[link_rows],
+        link_shared_A=A_link[:, shared].tocsr(), offset=sf.offset,
+    )
+
+
+@dataclass
+class BlockAnswer:
+    """What a group of blocks gives back for one set of multipliers."""
+
+    bound: float  # the sum of the blocks' proven lower bounds
+    link_activity: np.ndarray  # each linking row's activity at the blocks' plans (their own columns)
+    copies: dict[int, np.ndarray]  # block key -> its copies' values
+    seconds: float = 0.0  # time spent solving
+    stopped: int = 0  # blocks stopped by their time limit (bound < their plan's value)
+
+
+#: HiGHS on a block: one thread (the groups are the parallelism), no primal heuristics and a 1 %
+#: gap — only the proven bound and a plan of the block to take a step from are needed. A block
+#: MIP of about 150 columns took 160 ms with HiGHS's defaults and 56 ms like this (README, "How a
+#: run is solved": decomposition).
+BLOCK_OPTIONS: dict[str, object] = {
+    "output_flag": False,
+    "threads": 1,
+    "mip_rel_gap": 1e-2,
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_zi_round": False,
+    "mip_heuristic_run_shifting": False,
+    "mip_allow_restart": False,
+    "mip_detect_symmetry": False,
+}
+
+
+class BlockGroup:
+    """Some blocks and a HiGHS: lives in this process or, as a Dask actor, on a worker."""
+
+    def __init__(self, blocks: list[Block], n_links: int):
+        self.blocks = blocks
+        self.n_links = n_links
+        self.h = new_highs()
+        for key, value in BLOCK_OPTIONS.items():
+            self.h.setOptionValue(key, value)
+        self.mips = [b.sf.highs_lp() for b in blocks]
+        self.lps = [b.sf.highs_lp(integer=False) for b in blocks]
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool = False, block_time: float = 1.0,
+              part: tuple[int, int] | None = None) -> BlockAnswer:
+        """The blocks (``part``: those from ``part[0]`` to before ``part[1]``) at these multipliers:
+        as MIPs (``integer``), or their LP relaxations."""
+        t0 = time.perf_counter()
+        h = self.h
+        total = 0.0
+        activity = np.zeros(self.n_links)
+        copies: dict[int, np.ndarray] = {}
+        stopped = 0
+        lo, hi = part if part is not None else (0, len(self.blocks))
+        for blk, lp in zip(self.blocks[lo:hi], (self.mips if integer else self.lps)[lo:hi]):
+            cost = blk.sf.c.copy()
+            if len(blk.link_rows):
+                cost[: blk.n_own] += blk.link_A.T @ pi[blk.link_rows]
+            if len(blk.copies):
+                cost[blk.n_own:] += mu[blk.key]
+            lp.col_cost_ = cost
+            h.passModel(lp)
+            limit_block(h, block_time)
+            h.run()
+            info = h.getInfo()
+            status = h.getModelStatus()
+            if not integer and status == highspy.HighsModelStatus.kOptimal:
+                bound = info.objective_function_value
+            elif integer and info.primal_solution_status == 2:
+                bound = info.mip_dual_bound
+                stopped += status != highspy.HighsModelStatus.kOptimal
+            else:
+                raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
+            total += bound
+            x = np.asarray(h.getSolution().col_value)
+            if len(blk.link_rows):
+                activity[blk.link_rows] += blk.link_A @ x[: blk.n_own]
+            copies[blk.key] = x[blk.n_own:]
+        return BlockAnswer(total, activity, copies, time.perf_counter() - t0, stopped)
+
+
+def merge(answers: list[BlockAnswer]) -> BlockAnswer:
+    """One answer of several (parts of one group, or groups)."""
+    out = BlockAnswer(0.0, np.zeros_like(answers[0].link_activity), {})
+    for a in answers:
+        out.bound += a.bound
+        out.link_activity += a.link_activity
+        out.copies.update(a.copies)
+        out.seconds += a.seconds
+        out.stopped += a.stopped
+    return out
+
+
+#: Blocks a group solves as MIPs between two looks at the clock and the cancel flag: about three
+#: seconds of work at the 60 ms a block measured (README, "How a run is solved": decomposition).
+CHUNK = 50
+
+
+class Pool:
+    """The block groups, wherever they live, and one way to ask them all: :meth:`solve`.
+
+    ``groups`` are lists of blocks; ``make`` turns one into something with ``solve`` (a
+    :class:`BlockGroup` here, a Dask actor's handle there) and ``wait`` turns what ``solve``
+    returned into a :class:`BlockAnswer` (identity here, ``.result()`` for Dask)."""
+
+    def __init__(self, groups: list[list[Block]], n_links: int, make=None, wait=None, where: str = "this process"):
+        self.sizes = [len(g) for g in groups]
+        self.keys = [[b.key for b in g] for g in groups]
+        make = make or (lambda i, blocks: BlockGroup(blocks, n_links))
+        self.wait = wait or (lambda answer: answer)
+        self.members = [make(i, g) for i, g in enumerate(groups)]
+        self.where = where
+        self.client = None  # the Dask client, when the groups are actors
+        self.seconds_per_block = 0.06  # one block as a MIP, until measured
+        self.sent_bytes = 0  # multipliers sent, summed over calls
+
+    @property
+    def n_blocks(self) -> int:
+        return sum(self.sizes)
+
+    def integer_pass_seconds(self) -> float:
+        """The expected wall time of one pass of every block as a MIP."""
+        return max(self.sizes) * self.seconds_per_block
+
+    def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool, block_time: float = 1.0,
+              should_stop: Callable[[], bool] | None = None) -> list[BlockAnswer]:
+        """Every block at these multipliers, one answer per group. An integer pass goes in chunks of
+        :data:`CHUNK` blocks; stopped (``should_stop``) in the middle, the blocks not yet solved
+        give their LP relaxations' bounds instead (milliseconds, and still a bound)."""
+        def call(i: int, integer: bool, lo: int, hi: int):
+            part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
+            self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
+            return self.members[i].solve(pi, part, integer, block_time, (lo, hi))
+
+        everyone = range(len(self.members))
+        if not integer:
+            calls = [call(i, False, 0, self.sizes[i]) for i in everyone]
+            return [self.wait(c) for c in calls]
+        done: list[list[BlockAnswer]] = [[] for _ in self.members]
+        lo, top = 0, max(self.sizes)
+        t0 = time.perf_counter()
+        while lo < top:
+            calls = [call(i, True, lo, lo + CHUNK) for i in everyone]
+            for d, c in zip(done, calls):
+                d.append(self.wait(c))
+            lo += CHUNK
+            if should_stop is not None and should_stop() and lo < top:
+                calls = [call(i, False, lo, top) for i in everyone]
+                for d, c in zip(done, calls):
+                    d.append(self.wait(c))
+                return [merge(d) for d in done]
+        self.seconds_per_block = (time.perf_counter() - t0) / max(1, top)
+        return [merge(d) for d in done]
+
+    def close(self) -> None:
+        self.members = []
+
+
+def dask_pool(blocks: list[Block], n_links: int, scheduler: str | None = None, workers: int = 1):
+    """The blocks as Dask actors, one group per worker: on the cluster at ``scheduler``, or on a
+    local cluster of ``workers`` processes started for this solve. Each group's blocks are sent
+    once and stay on its worker; every call sends only multipliers. (pool, closer)."""
+    dask = importlib.import_module("distributed")  # 0.4 s to import: only a decomposed solve pays it
+    Client, LocalCluster = dask.Client, dask.LocalCluster
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout="20s")
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               memory_limit=0, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    addresses = sorted(client.scheduler_info()["workers"])
+    if not addresses:
+        raise NotDecomposable(f"the Dask cluster at {scheduler} has no workers")
+    groups = groups_of(blocks, len(addresses))
+
+    def make(i: int, group: list[Block]):
+        data = client.scatter(group, workers=[addresses[i]], direct=True, hash=False)
+        return client.submit(BlockGroup, data, n_links, actor=True, workers=[addresses[i]], pure=False).result()
+
+    pool = Pool(groups, n_links, make=make, wait=lambda future: future.result(),
+                where=f"{len(groups)} Dask worker(s)" + ("" if scheduler else " on this machine"))
+    pool.client = client
+
+    def close() -> None:
+        pool.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return pool, close
+
+
+def groups_of(blocks: list[Block], n: int) -> list[list[Block]]:
+    """``n`` groups of blocks of about equal size (dealt in turn, so neighbours spread out)."""
+    return [blocks[i::n] for i in range(max(1, min(n, len(blocks))))]
+
+
+def _rhs(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    with np.errstate(invalid="ignore"):
+        part = np.where(pi > 0, pi * upper, np.where(pi < 0, pi * lower, 0.0))
+    return float(np.sum(part))
+
+
+def _project(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Multipliers of the right sign: a row without an upper side cannot have a positive one."""
+    pi = np.where(upper >= INF, np.minimum(pi, 0.0), pi)
+    return np.where(lower <= -INF, np.maximum(pi, 0.0), pi)
+
+
+@dataclass
+class DualProgress:
+    iteration: int
+    bound: float  # best L so far (HiGHS's minimisation sense)
+    last: float
+    seconds: float
+    integer: bool = False
+
+
+@dataclass
+class DualResult:
+    bound: float  # best Lagrangian bound (minimisation sense); -inf if none was completed
+    iterations: int = 0
+    integer_iterations: int = 0
+    seconds_blocks: list[float] = field(default_factory=list)  # per iteration: the slowest group's solve time
+    seconds_iteration: list[float] = field(default_factory=list)
+    shared_values: np.ndarray | None = None  # the shared columns at the best bound
+
+
+def initial_mu(st: Structure) -> dict[int, np.ndarray]:
+    """Each shared column's cost split among the blocks that copy it, in proportion to the size
+    of each block's own costs (so that the shared subproblem starts indifferent)."""
+    weight = np.array([float(np.abs(b.sf.c[: b.n_own]).sum()) + 1e-9 for b in st.blocks])
+    totals = np.zeros(len(st.shared))
+    for b, w in zip(st.blocks, weight):
+        np.add.at(totals, b.copies, w)
+    c = st.shared_sf.c
+    return {b.key: c[b.copies] * w / totals[b.copies] for b, w in zip(st.blocks, weight)}
+
+
+def lagrangian_dual(
+    st: Structure,
+    pool: Pool,
+    target: Callable[[], float],
+    *,
+    time_budget: float,
+    max_iterations: int = 10000,
+    step: float = 1.0,
+    patience: int = 3,
+    min_step: float = 1.0 / 64,
+    lp_share: float = 0.4,
+    block_time: float = 1.0,
+    should_stop: Callable[[], bool] | None = None,
+    on_bound: Callable[[DualProgress], None] | None = None,
+) -> DualResult:
+    """Projected subgradient ascent on :math:`L(\\pi, \\mu)`.
+
+    ``pool`` solves every block for the multipliers (in groups, anywhere); ``target()`` is the
+    best plan's objective known now (HiGHS's sense): Polyak's step aims at it. Two phases: the
+    blocks' LP relaxations first (a millisecond a block: the multipliers move towards the LP
+    relaxation's duals) until the step has been halved down to ``min_step``, or only the time
+    of about one pass of the blocks as MIPs is left and ``lp_share`` of the time is spent; then the blocks as MIPs from the best
+    multipliers, which adds what integrality is worth in each block (every L is a bound; at the
+    same multipliers the MIPs' is at least the LPs')."""
+    t0 = time.perf_counter()
+    n_links = len(st.link_rows)
+    pi = np.zeros(n_links)
+    mu = initial_mu(st)
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-9)
+    shared_lp = st.shared_sf.highs_lp()
+    res = DualResult(bound=-np.inf)
+    lam, since_best, integer = step, 0, False
+    best_lp = (-np.inf, pi, mu)
+    owner = {b.key: b for b in st.blocks}
+    def out_of_time() -> bool:
+        return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
+
+    while res.iterations < max_iterations:
+        if out_of_time():
+            break
+        left = time_budget - (time.perf_counter() - t0)
+        lp_done = lam < min_step or (left <= 1.25 * pool.integer_pass_seconds() and left <= (1 - lp_share) * time_budget)
+        if not integer and lp_done:
+            # from the best multipliers, with the short steps the LP phase ended on: longer ones
+            # were seen to leave the MIPs' bound and not come back
+            integer, lam, since_best = True, min(lam, min_step), 0
+            _, pi, mu = best_lp
+        ti = time.perf_counter()
+        answers = pool.solve(pi, mu, integer, block_time, out_of_time)
+        cost = st.shared_sf.c + st.link_shared_A.T @ pi
+        for key, m in mu.items():
+            np.subtract.at(cost, owner[key].copies, m)
+        shared_lp.col_cost_ = cost
+        h.passModel(shared_lp)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise NotDecomposable(f"the shared columns' subproblem ended with {h.modelStatusToString(h.getModelStatus())}")
+        xg = np.asarray(h.getSolution().col_value)
+        value = sum(a.bound for a in answers) + h.getInfo().objective_function_value - _rhs(pi, st.link_lower, st.link_upper) + st.offset
+        res.iterations += 1
+        res.integer_iterations += int(integer)
+        res.seconds_blocks.append(max(a.seconds for a in answers))
+        improved = value > (res.bound if integer else best_lp[0]) + 1e-9 * max(1.0, abs(value))
+        if not integer and value > best_lp[0]:
+            best_lp = (value, pi, mu)
+        if value > res.bound:
+            res.bound, res.shared_values = value, xg
+        since_best = 0 if improved else since_best + 1
+        if since_best >= patience:
+            lam, since_best = lam / 2, 0
+        if on_bound is not None:
+            on_bound(DualProgress(res.iterations, res.bound, value, time.perf_counter() - t0, integer))
+        activity = st.link_shared_A @ xg + sum(a.link_activity for a in answers)
+        g_pi = np.where(pi > 0, activity - st.link_upper, np.where(pi < 0, activity - st.link_lower,
+                        activity - np.clip(activity, st.link_lower, st.link_upper)))
+        g_pi = np.nan_to_num(g_pi, posinf=0.0, neginf=0.0)
+        copies = {}
+        for a in answers:
+            copies.update(a.copies)
+        g_mu = {key: copies[key] - xg[owner[key].copies] for key in mu}
+        norm = float(g_pi @ g_pi) + sum(float(g @ g) for g in g_mu.values())
+        res.seconds_iteration.append(time.perf_counter() - ti)
+        if norm <= 1e-12:
+            if integer:
+                break  # the blocks' plans agree and keep the linking rows: L is the optimum
+            integer, lam, since_best = True, min(lam, min_step), 0
+            best_lp = (value, pi, mu)
+            continue
+        goal = target()
+        gap = (goal - value) if np.isfinite(goal) and goal > value else 0.01 * max(1.0, abs(value))
+        t = lam * gap / norm
+        pi = _project(pi + t * g_pi, st.link_lower, st.link_upper)
+        mu = {key: mu[key] + t * g_mu[key] for key in mu}
+    return res
