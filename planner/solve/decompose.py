@@ -55,7 +55,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Hashable, Sequence
 
 import highspy
@@ -191,16 +191,15 @@ class BlockAnswer:
     link_activity: np.ndarray  # each linking row's activity at the blocks' plans (their own columns)
     copies: dict[int, np.ndarray]  # block key -> its copies' values
     seconds: float = 0.0  # time spent solving
-    stopped: int = 0  # blocks stopped by their time limit (bound < their plan's value)
 
 
-#: HiGHS on a block: one thread (the groups are the parallelism), no primal heuristics and a 1 %
-#: gap — only the proven bound and a plan of the block to take a step from are needed. A block
-#: MIP of about 150 columns took 160 ms with HiGHS's defaults and 56 ms like this (README, "How a
-#: run is solved": decomposition).
+#: HiGHS on a block: no primal heuristics and a 1 % gap — only the proven bound and a plan of the
+#: block to take a step from are needed, and on blocks of this model HiGHS's root heuristics cost
+#: more than the rest of the solve. Threads are left alone: HiGHS sizes one thread pool per process
+#: with its first MIP and fails a later run that asks for another size, and blocks solved in this
+#: process share it with the rest of the solve.
 BLOCK_OPTIONS: dict[str, object] = {
     "output_flag": False,
-    "threads": 1,
     "mip_rel_gap": 1e-2,
     "mip_heuristic_effort": 0.0,
     "mip_heuristic_run_feasibility_jump": False,
@@ -238,7 +237,6 @@ class BlockGroup:
         total = 0.0
         activity = np.zeros(self.n_links)
         copies: dict[int, np.ndarray] = {}
-        stopped = 0
         lo, hi = part if part is not None else (0, len(self.blocks))
         for blk, lp in zip(self.blocks[lo:hi], (self.mips if integer else self.lps)[lo:hi]):
             cost = blk.sf.c.copy()
@@ -255,8 +253,7 @@ class BlockGroup:
             if not integer and status == highspy.HighsModelStatus.kOptimal:
                 bound = info.objective_function_value
             elif integer and info.primal_solution_status == 2:
-                bound = info.mip_dual_bound
-                stopped += status != highspy.HighsModelStatus.kOptimal
+                bound = info.mip_dual_bound  # proven, also when the block stopped on its time limit
             else:
                 raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
             total += bound
@@ -264,7 +261,7 @@ class BlockGroup:
             if len(blk.link_rows):
                 activity[blk.link_rows] += blk.link_A @ x[: blk.n_own]
             copies[blk.key] = x[blk.n_own:]
-        return BlockAnswer(total, activity, copies, time.perf_counter() - t0, stopped)
+        return BlockAnswer(total, activity, copies, time.perf_counter() - t0)
 
 
 def merge(answers: list[BlockAnswer]) -> BlockAnswer:
@@ -275,12 +272,11 @@ def merge(answers: list[BlockAnswer]) -> BlockAnswer:
         out.link_activity += a.link_activity
         out.copies.update(a.copies)
         out.seconds += a.seconds
-        out.stopped += a.stopped
     return out
 
 
-#: Blocks a group solves as MIPs between two looks at the clock and the cancel flag: about three
-#: seconds of work at the 60 ms a block measured (README, "How a run is solved": decomposition).
+#: Blocks a group solves as MIPs between two looks at the clock and the cancel flag: a few seconds
+#: of work on blocks of this model, the granularity of stopping an integer pass.
 CHUNK = 50
 
 
@@ -299,7 +295,7 @@ class Pool:
         self.members = [make(i, g) for i, g in enumerate(groups)]
         self.where = where
         self.client = None  # the Dask client, when the groups are actors
-        self.seconds_per_block = 0.06  # one block as a MIP, until measured
+        self.seconds_per_block = 0.06  # one block as a MIP: a first guess, replaced by the first integer pass's
         self.sent_bytes = 0  # multipliers sent, summed over calls
 
     @property
@@ -348,7 +344,7 @@ def dask_pool(blocks: list[Block], n_links: int, scheduler: str | None = None, w
     """The blocks as Dask actors, one group per worker: on the cluster at ``scheduler``, or on a
     local cluster of ``workers`` processes started for this solve. Each group's blocks are sent
     once and stay on its worker; every call sends only multipliers. (pool, closer)."""
-    dask = importlib.import_module("distributed")  # 0.4 s to import: only a decomposed solve pays it
+    dask = importlib.import_module("distributed")  # imported here so that only a decomposed solve pays for it
     Client, LocalCluster = dask.Client, dask.LocalCluster
     cluster = None
     if scheduler:
@@ -410,9 +406,6 @@ class DualResult:
     bound: float  # best Lagrangian bound (minimisation sense); -inf if none was completed
     iterations: int = 0
     integer_iterations: int = 0
-    seconds_blocks: list[float] = field(default_factory=list)  # per iteration: the slowest group's solve time
-    seconds_iteration: list[float] = field(default_factory=list)
-    shared_values: np.ndarray | None = None  # the shared columns at the best bound
 
 
 def initial_mu(st: Structure) -> dict[int, np.ndarray]:
@@ -475,7 +468,6 @@ def lagrangian_dual(
             # were seen to leave the MIPs' bound and not come back
             integer, lam, since_best = True, min(lam, min_step), 0
             _, pi, mu = best_lp
-        ti = time.perf_counter()
         answers = pool.solve(pi, mu, integer, block_time, out_of_time)
         cost = st.shared_sf.c + st.link_shared_A.T @ pi
         for key, m in mu.items():
@@ -489,12 +481,11 @@ def lagrangian_dual(
         value = sum(a.bound for a in answers) + h.getInfo().objective_function_value - _rhs(pi, st.link_lower, st.link_upper) + st.offset
         res.iterations += 1
         res.integer_iterations += int(integer)
-        res.seconds_blocks.append(max(a.seconds for a in answers))
         improved = value > (res.bound if integer else best_lp[0]) + 1e-9 * max(1.0, abs(value))
         if not integer and value > best_lp[0]:
             best_lp = (value, pi, mu)
         if value > res.bound:
-            res.bound, res.shared_values = value, xg
+            res.bound = value
         since_best = 0 if improved else since_best + 1
         if since_best >= patience:
             lam, since_best = lam / 2, 0
@@ -509,7 +500,6 @@ def lagrangian_dual(
             copies.update(a.copies)
         g_mu = {key: copies[key] - xg[owner[key].copies] for key in mu}
         norm = float(g_pi @ g_pi) + sum(float(g @ g) for g in g_mu.values())
-        res.seconds_iteration.append(time.perf_counter() - ti)
         if norm <= 1e-12:
             if integer:
                 break  # the blocks' plans agree and keep the linking rows: L is the optimum

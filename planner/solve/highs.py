@@ -107,8 +107,6 @@ class SolveResult:
     highs_status: str = ""
     plan_source: str = ""  # "highs", "heuristic" or "fix_and_optimise"
     start_plan: bool = False  # the heuristic's decisions made a plan (the fallback) before the search
-    route: str = "monolithic"
-    decomposition: dict[str, object] = field(default_factory=dict)  # what the decomposed route did
     #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
     #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
     objective_of: Callable[[], float] | None = None
@@ -345,8 +343,9 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         st = split(standard, block_of)
     except NotDecomposable as exc:
         log.warning("not decomposed: %s; solving the whole model", exc)
-        result = solve_model(m, replace(options, route="monolithic", start=False) if own is None else replace(options, route="monolithic"))
-        result.decomposition = {"fallback": str(exc)}
+        # (the whole model is compiled again: a fallback's cost, paid only where the route cannot go)
+        result = solve_model(m, replace(options, route="monolithic"))
+        result.message = "; ".join(x for x in (f"not decomposed: {exc}", result.message) if x)
         return result
     timings["split"] = time.perf_counter() - ts
     t1 = time.perf_counter()
@@ -429,16 +428,13 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     gap = _gap(objective, bound)
     status = Status.OPTIMAL if gap is not None and gap <= options.mip_gap else Status.FEASIBLE
     stopped_by = "cancelled" if user_stop is not None and user_stop() else "time limit" if status == Status.FEASIBLE else "gap closed"
-    info = {"blocks": len(st.blocks), "linking_rows": len(st.link_rows), "shared_columns": len(st.shared), "copies": st.n_copies,
-            "where": pool.where, "iterations": res.iterations if res else 0, "integer_iterations": res.integer_iterations if res else 0,
-            "seconds_per_block_mip": pool.seconds_per_block, "sent_bytes": pool.sent_bytes,
-            "seconds_iteration": res.seconds_iteration if res else [], "seconds_blocks": res.seconds_blocks if res else []}
-    message = (f"decomposed into {len(st.blocks)} blocks on {pool.where}: Lagrangian bound after {info['iterations']} iteration(s) "
-               f"({info['integer_iterations']} with the blocks as MIPs), plan by fix-and-optimise; stopped by {stopped_by}")
+    iterations, integer = (res.iterations, res.integer_iterations) if res is not None else (0, 0)
+    message = (f"decomposed into {len(st.blocks)} blocks on {pool.where}: Lagrangian bound after {iterations} iteration(s) "
+               f"({integer} with the blocks as MIPs), plan by fix-and-optimise; stopped by {stopped_by}")
     if "error" in dual:
         message += f"; the bound failed: {dual['error']}"
     result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,
-                         highs_status=stopped_by, plan_source=source, start_plan=True, route="decompose", decomposition=info)
+                         highs_status=stopped_by, plan_source=source, start_plan=True)
     cols, c, offset = sf.columns, standard.c, standard.offset
     result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
     tl = time.perf_counter()

@@ -11,7 +11,7 @@ from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
-from planner.solve.decompose import NotDecomposable, split
+from planner.solve.decompose import NotDecomposable, Pool, dask_pool, groups_of, initial_mu, lagrangian_dual, split
 from planner.solve.highs import SolveOptions
 from planner.solve.improve import product_blocks
 from planner.solve.standard_form import compile_model
@@ -103,6 +103,47 @@ def test_plan_and_bound_bracket_the_optimum(seed, options):
     assert plan.kpis["best_bound"] >= best - tol
     # decomposed, or (no heuristic plan to improve: single sourcing) solved whole, and said so
     assert (plan.messages and "decomposed into 7 blocks" in plan.messages[0]) or plan.status == "optimal"
+
+
+def test_every_iterate_is_a_bound_and_the_mips_beat_the_lps():
+    inst = gen(12, products=10, segments=3, suppliers=4, periods=6)
+    best = optimum(inst)
+    sf, form, sign, blocks = compiled(inst)
+    st = split(form, blocks)
+    seen = []
+    res = lagrangian_dual(st, Pool(groups_of(st.blocks, 1), len(st.link_rows)), lambda: sign * best, time_budget=8,
+                          on_bound=seen.append)
+    lps = [p.last for p in seen if not p.integer]
+    mips = [p.last for p in seen if p.integer]
+    assert lps and mips
+    # HiGHS minimises: every L is at most the optimum in its sense (sign * profit)
+    assert max(p.last for p in seen) <= sign * best + 1e-6 * abs(best)
+    assert res.bound == max(p.last for p in seen)
+    # the first MIP pass starts from the best LP multipliers: at least as strong there
+    assert mips[0] >= max(lps) - 1e-6 * abs(best)
+
+
+def test_blocks_on_dask_workers_answer_as_they_do_here(small):
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    n = len(st.link_rows)
+    pi = np.random.default_rng(0).uniform(0, 1, n) * (form.row_upper[st.link_rows] < 1e20)
+    mu = initial_mu(st)
+    here = Pool(groups_of(st.blocks, 2), n)
+    there, close = dask_pool(st.blocks, n, workers=2)
+    try:
+        assert there.where == "2 Dask worker(s) on this machine"
+        for integer in (False, True):
+            a = sum(x.bound for x in here.solve(pi, mu, integer))
+            b = sum(x.bound for x in there.solve(pi, mu, integer))
+            assert a == pytest.approx(b, rel=1e-9)
+        # the blocks stay on the workers: one group of blocks (an actor) on each
+        held = there.client.run(lambda dask_worker: len(dask_worker.state.actors))
+        assert sorted(held.values()) == [1, 1]
+        # what a call sends is multipliers only: pi to each group and each block's mu once
+        assert there.sent_bytes == 2 * (2 * pi.nbytes + sum(v.nbytes for v in mu.values()))
+    finally:
+        close()
 
 
 def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound():
