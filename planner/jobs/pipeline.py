@@ -97,6 +97,7 @@ def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None
         "mip_gap": result.gap,
         "best_bound": result.bound,
         **{f"model_{k}": v for k, v in result.size.items()},
+        **result.decomposition,
         "input_hash": inst.input_hash,
         **{f"version_{k}": v for k, v in versions().items()},
     }

@@ -275,9 +275,10 @@ def merge(answers: list[BlockAnswer]) -> BlockAnswer:
     return out
 
 
-#: Blocks a group solves as MIPs between two looks at the clock and the cancel flag: a few seconds
-#: of work on blocks of this model, the granularity of stopping an integer pass.
-CHUNK = 50
+#: Seconds of block solves a group does between two looks at the clock and the cancel flag. A
+#: pass goes in chunks of about this much work, sized from the pass before (a call to a Dask
+#: actor costs a round trip, so chunks are not single blocks).
+CHUNK_SECONDS = 0.2
 
 
 class Pool:
@@ -295,45 +296,65 @@ class Pool:
         self.members = [make(i, g) for i, g in enumerate(groups)]
         self.where = where
         self.client = None  # the Dask client, when the groups are actors
-        self.seconds_per_block = 0.06  # one block as a MIP: a first guess, replaced by the first integer pass's
+        # wall seconds per block of the largest group, as a MIP and as an LP: first guesses,
+        # replaced by what each pass measures
+        self.seconds_per_block = {True: 0.06, False: 0.002}
         self.sent_bytes = 0  # multipliers sent, summed over calls
+        self.calls = 0  # round trips to the groups, summed over passes
 
     @property
     def n_blocks(self) -> int:
         return sum(self.sizes)
 
+    def pass_seconds(self, integer: bool = True) -> float:
+        """The expected wall time of one pass of every block (as MIPs, or as LPs)."""
+        return max(self.sizes) * self.seconds_per_block[integer]
+
     def integer_pass_seconds(self) -> float:
-        """The expected wall time of one pass of every block as a MIP."""
-        return max(self.sizes) * self.seconds_per_block
+        return self.pass_seconds(True)
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool, block_time: float = 1.0,
-              should_stop: Callable[[], bool] | None = None) -> list[BlockAnswer]:
-        """Every block at these multipliers, one answer per group. An integer pass goes in chunks of
-        :data:`CHUNK` blocks; stopped (``should_stop``) in the middle, the blocks not yet solved
-        give their LP relaxations' bounds instead (milliseconds, and still a bound)."""
+              cancelled: Callable[[], bool] | None = None, finish_by: float | None = None) -> list[BlockAnswer] | None:
+        """Every block at these multipliers, one answer per group, or None if the pass was given up.
+
+        The pass goes in chunks of about :data:`CHUNK_SECONDS` of work. Between chunks:
+        ``cancelled()`` gives the pass up; and an integer pass that would not end by
+        ``finish_by`` (a ``time.perf_counter()`` instant) solves the blocks not yet solved as LPs
+        — milliseconds each, and still a bound — as long as that fits; past ``finish_by`` it is
+        given up."""
         def call(i: int, integer: bool, lo: int, hi: int):
             part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
             self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
+            self.calls += 1
             return self.members[i].solve(pi, part, integer, block_time, (lo, hi))
 
         everyone = range(len(self.members))
-        if not integer:
-            calls = [call(i, False, 0, self.sizes[i]) for i in everyone]
-            return [self.wait(c) for c in calls]
         done: list[list[BlockAnswer]] = [[] for _ in self.members]
         lo, top = 0, max(self.sizes)
+        mode = integer
         t0 = time.perf_counter()
         while lo < top:
-            calls = [call(i, True, lo, lo + CHUNK) for i in everyone]
+            if cancelled is not None and cancelled():
+                return None
+            now = time.perf_counter()
+            if finish_by is not None:
+                left_lp = (top - lo) * self.seconds_per_block[False]
+                if now + left_lp > finish_by:
+                    return None
+                if mode and now + (top - lo) * self.seconds_per_block[True] > finish_by - left_lp:
+                    mode = False  # the rest as LPs, while that still fits
+            step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode], 1e-4)))
+            tc = time.perf_counter()
+            calls = [call(i, mode, lo, lo + step) for i in everyone]
             for d, c in zip(done, calls):
                 d.append(self.wait(c))
-            lo += CHUNK
-            if should_stop is not None and should_stop() and lo < top:
-                calls = [call(i, False, lo, top) for i in everyone]
-                for d, c in zip(done, calls):
-                    d.append(self.wait(c))
-                return [merge(d) for d in done]
-        self.seconds_per_block = (time.perf_counter() - t0) / max(1, top)
+            solved = min(step, top - lo)
+            # learn from this chunk, smoothed: blocks differ, and so does the machine's load
+            seen = (time.perf_counter() - tc) / solved
+            self.seconds_per_block[mode] = 0.5 * self.seconds_per_block[mode] + 0.5 * seen
+            lo += step
+        if mode == integer:
+            self.seconds_per_block[integer] = (time.perf_counter() - t0) / max(1, top)
         return [merge(d) for d in done]
 
     def close(self) -> None:
@@ -468,7 +489,9 @@ def lagrangian_dual(
             # were seen to leave the MIPs' bound and not come back
             integer, lam, since_best = True, min(lam, min_step), 0
             _, pi, mu = best_lp
-        answers = pool.solve(pi, mu, integer, block_time, out_of_time)
+        answers = pool.solve(pi, mu, integer, block_time, cancelled=should_stop, finish_by=t0 + time_budget)
+        if answers is None:
+            break  # cancelled, or out of time: the bound is the best of the passes completed
         cost = st.shared_sf.c + st.link_shared_A.T @ pi
         for key, m in mu.items():
             np.subtract.at(cost, owner[key].copies, m)

@@ -110,6 +110,9 @@ class SolveResult:
     #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
     #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
     objective_of: Callable[[], float] | None = None
+    #: The decomposed route's figures (blocks, workers, passes, seconds per block, bytes sent):
+    #: the plan's decomposition KPIs; empty for the monolithic route.
+    decomposition: dict[str, float] = field(default_factory=dict)
 
 
 def _gap(obj: float | None, bound: float | None) -> float | None:
@@ -355,8 +358,10 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     tc = time.perf_counter()
     if options.workers == 0 and not options.dask_scheduler:
         pool, close = Pool(groups_of(st.blocks, 1), len(st.link_rows)), (lambda: None)
+        workers = 0
     else:
         pool, close = dask_pool(st.blocks, len(st.link_rows), options.dask_scheduler, max(1, options.workers))
+        workers = len(pool.members)
     timings["cluster"] = time.perf_counter() - tc
     budget = np.inf if limit is None else max(limit - timings["cluster"], 0.0)
     state = {"plan": own[1], "bound": -np.inf, "last_report": 0.0}
@@ -412,8 +417,10 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         fo = None
     timings["improve"] = time.perf_counter() - ti
     thread.join()
-    close()
     timings["solve"] = time.perf_counter() - t1
+    # a local cluster takes about half a second to shut down: that goes on beside the polish
+    closing = threading.Thread(target=close, name="planner-dask-close", daemon=True)
+    closing.start()
     x, obj = own
     if fo is not None and fo.objective < obj - 1e-9 * max(1.0, abs(obj)):
         x, obj, source = fo.x, fo.objective, "fix_and_optimise"
@@ -435,11 +442,22 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         message += f"; the bound failed: {dual['error']}"
     result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,
                          highs_status=stopped_by, plan_source=source, start_plan=True)
+    passes = max(1, iterations)
+    result.decomposition = {
+        "decomposition_blocks": len(st.blocks), "decomposition_workers": workers, "linking_rows": len(st.link_rows),
+        "lagrangian_iterations": iterations, "lagrangian_mip_iterations": integer,
+        "block_mip_seconds": pool.seconds_per_block[True], "block_lp_seconds": pool.seconds_per_block[False],
+        "multiplier_bytes": pool.sent_bytes / passes, "calls_per_iteration": pool.calls / passes,
+        "cluster_seconds": timings["cluster"],
+    }
     cols, c, offset = sf.columns, standard.c, standard.offset
     result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
     tl = time.perf_counter()
     _load(m, sf, sf.columns, x)
     timings["load_values"] = time.perf_counter() - tl
+    tw = time.perf_counter()
+    closing.join()
+    timings["cluster_close"] = time.perf_counter() - tw
     return result
 
 
