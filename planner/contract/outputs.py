@@ -190,10 +190,10 @@ KPIS: list[Kpi] = [
     *_kpis(
         "search",
         ("mip_gap", "fraction", "(best_bound - profit) / |profit|: how far the plan may be from optimal."),
-        ("best_bound", "money", "No plan can earn more than this (HiGHS's bound)."),
+        ("best_bound", "money", "No plan can earn more than this (HiGHS's bound, or the decomposed route's Lagrangian bound)."),
         ("start_profit", "money", "Profit of the construction heuristic's plan (before the search)."),
         ("heuristic_plan_used", "true/false", "The plan returned comes from the heuristic (or fix-and-optimise), not HiGHS's search."),
-        ("plan_source", "", "highs, heuristic or fix_and_optimise: where the plan returned came from."),
+        ("plan_source", "", "highs, heuristic, lagrangian (the decomposed route's blocks) or fix_and_optimise: where the plan returned came from."),
         ("improve_blocks", "groups", "Groups of products fix-and-optimise re-solved (large runs)."),
     ),
     *_kpis(

@@ -90,7 +90,7 @@ def _add_solve_timings(timings: dict[str, float], result: SolveResult) -> None:
 def _search_kpis(inst: Instance, result: SolveResult, start_profit: float | None) -> dict[str, Any]:
     return {
         "start_profit": start_profit if result.start_plan else None,  # no fallback plan: nothing to report
-        "heuristic_plan_used": result.plan_source in ("heuristic", "fix_and_optimise"),
+        "heuristic_plan_used": result.start_plan and result.plan_source in ("heuristic", "fix_and_optimise"),
         "plan_source": result.plan_source or None,
         "improve_seconds": result.timings.get("improve"),
         "improve_blocks": result.timings.get("improve_blocks"),

@@ -55,7 +55,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Hashable, Sequence
 
 import highspy
@@ -191,6 +191,8 @@ class BlockAnswer:
     link_activity: np.ndarray  # each linking row's activity at the blocks' plans (their own columns)
     copies: dict[int, np.ndarray]  # block key -> its copies' values
     seconds: float = 0.0  # time spent solving
+    #: block key -> the integer values of its own columns in its plan (asked for, blocks as MIPs only)
+    ints: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 #: HiGHS on a block: no primal heuristics and a 1 % gap — only the proven bound and a plan of the
@@ -229,14 +231,15 @@ class BlockGroup:
         return len(self.blocks)
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool = False, block_time: float = 1.0,
-              part: tuple[int, int] | None = None) -> BlockAnswer:
+              part: tuple[int, int] | None = None, plans: bool = False) -> BlockAnswer:
         """The blocks (``part``: those from ``part[0]`` to before ``part[1]``) at these multipliers:
-        as MIPs (``integer``), or their LP relaxations."""
+        as MIPs (``integer``), or their LP relaxations; ``plans``: with each MIP's integer values."""
         t0 = time.perf_counter()
         h = self.h
         total = 0.0
         activity = np.zeros(self.n_links)
         copies: dict[int, np.ndarray] = {}
+        ints: dict[int, np.ndarray] = {}
         lo, hi = part if part is not None else (0, len(self.blocks))
         for blk, lp in zip(self.blocks[lo:hi], (self.mips if integer else self.lps)[lo:hi]):
             cost = blk.sf.c.copy()
@@ -261,7 +264,9 @@ class BlockGroup:
             if len(blk.link_rows):
                 activity[blk.link_rows] += blk.link_A @ x[: blk.n_own]
             copies[blk.key] = x[blk.n_own:]
-        return BlockAnswer(total, activity, copies, time.perf_counter() - t0)
+            if integer and plans:
+                ints[blk.key] = np.rint(x[: blk.n_own][blk.sf.is_int[: blk.n_own]])
+        return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints)
 
 
 def merge(answers: list[BlockAnswer]) -> BlockAnswer:
@@ -271,6 +276,7 @@ def merge(answers: list[BlockAnswer]) -> BlockAnswer:
         out.bound += a.bound
         out.link_activity += a.link_activity
         out.copies.update(a.copies)
+        out.ints.update(a.ints)
         out.seconds += a.seconds
     return out
 
@@ -299,6 +305,7 @@ class Pool:
         # wall seconds per block of the largest group, as a MIP and as an LP: first guesses,
         # replaced by what each pass measures
         self.seconds_per_block = {True: 0.06, False: 0.002}
+        self.measured = False  # whether blocks have been solved as MIPs yet (until then, the guess is not trusted)
         self.sent_bytes = 0  # multipliers sent, summed over calls
         self.calls = 0  # round trips to the groups, summed over passes
 
@@ -314,7 +321,8 @@ class Pool:
         return self.pass_seconds(True)
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool, block_time: float = 1.0,
-              cancelled: Callable[[], bool] | None = None, finish_by: float | None = None) -> list[BlockAnswer] | None:
+              cancelled: Callable[[], bool] | None = None, finish_by: float | None = None,
+              plans: bool = False) -> list[BlockAnswer] | None:
         """Every block at these multipliers, one answer per group, or None if the pass was given up.
 
         The pass goes in chunks of about :data:`CHUNK_SECONDS` of work. Between chunks:
@@ -326,7 +334,7 @@ class Pool:
             part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
             self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
             self.calls += 1
-            return self.members[i].solve(pi, part, integer, block_time, (lo, hi))
+            return self.members[i].solve(pi, part, integer, block_time, (lo, hi), plans)
 
         everyone = range(len(self.members))
         done: list[list[BlockAnswer]] = [[] for _ in self.members]
@@ -341,7 +349,7 @@ class Pool:
                 left_lp = (top - lo) * self.seconds_per_block[False]
                 if now + left_lp > finish_by:
                     return None
-                if mode and now + (top - lo) * self.seconds_per_block[True] > finish_by - left_lp:
+                if mode and self.measured and now + (top - lo) * self.seconds_per_block[True] > finish_by - left_lp:
                     mode = False  # the rest as LPs, while that still fits
             step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode], 1e-4)))
             tc = time.perf_counter()
@@ -351,7 +359,8 @@ class Pool:
             solved = min(step, top - lo)
             # learn from this chunk, smoothed: blocks differ, and so does the machine's load
             seen = (time.perf_counter() - tc) / solved
-            self.seconds_per_block[mode] = 0.5 * self.seconds_per_block[mode] + 0.5 * seen
+            self.seconds_per_block[mode] = 0.5 * self.seconds_per_block[mode] + 0.5 * seen if self.measured or not mode else seen
+            self.measured = self.measured or mode
             lo += step
         if mode == integer:
             self.seconds_per_block[integer] = (time.perf_counter() - t0) / max(1, top)
@@ -380,7 +389,7 @@ def dask_pool(blocks: list[Block], n_links: int, scheduler: str | None = None, w
     groups = groups_of(blocks, len(addresses))
 
     def make(i: int, group: list[Block]):
-        data = client.scatter(group, workers=[addresses[i]], direct=True, hash=False)
+        data = client.scatter(group, workers=[addresses[i]], direct=True, hash=False) if group else []
         return client.submit(BlockGroup, data, n_links, actor=True, workers=[addresses[i]], pure=False).result()
 
     pool = Pool(groups, n_links, make=make, wait=lambda future: future.result(),
@@ -429,6 +438,75 @@ class DualResult:
     integer_iterations: int = 0
 
 
+@dataclass
+class PlanSeed:
+    """What a pass of the blocks as MIPs says about a plan: each block's integer decisions (blocks
+    that fell back to their LP are missing), the shared columns' values at the multipliers, and
+    the linking rows (their positions in ``Structure.link_rows``) the blocks' plans break together."""
+
+    ints: dict[int, np.ndarray]
+    shared: np.ndarray
+    violated: np.ndarray
+
+
+def _violated(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    tol = 1e-6 * (1 + np.maximum(np.abs(np.where(np.isfinite(lower), lower, 0)), np.abs(np.where(np.isfinite(upper), upper, 0))))
+    return np.flatnonzero((activity < lower - tol) | (activity > upper + tol))
+
+
+def plan_from_blocks(sf: StandardForm, st: Structure, seed: PlanSeed, time_limit: float,
+                     should_stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, float] | None:
+    """A plan of the whole model from the blocks' integer decisions (a Lagrangian heuristic):
+    (x, HiGHS objective), or None if none was found.
+
+    First the blocks' decisions as they are, with the shared integer columns at their value in
+    the shared subproblem, and the continuous decisions by an LP. If that LP has no plan, a
+    repair: the whole model as a MIP with the decisions kept of every block whose plan breaks no
+    linking row and the rest (the blocks on broken rows, the shared columns) left free, within
+    ``time_limit``. The repair holds the whole model, so it is the route's way to a first plan
+    where the construction heuristic has none to give (a user family it does not know), not a
+    way around holding the model."""
+    is_int = sf.is_int
+    values = np.full(len(sf.c), np.nan)
+    for b, cols in enumerate(st.block_columns):
+        if b in seed.ints:
+            values[cols[is_int[cols]]] = seed.ints[b]
+    shared_int = is_int[st.shared]
+    values[st.shared[shared_int]] = np.rint(np.clip(seed.shared[shared_int], sf.col_lower[st.shared][shared_int], sf.col_upper[st.shared][shared_int]))
+    if not np.isnan(values[is_int]).any():
+        fixed = sf.fixed_lp(values[is_int])
+        if fixed is not None:
+            return fixed[0], fixed[1]
+    broken = set(st.link_rows[seed.violated].tolist())
+    keep = np.zeros(len(sf.c), dtype=bool)
+    for b, (blk, cols) in enumerate(zip(st.blocks, st.block_columns)):
+        if b in seed.ints and not broken.intersection(st.link_rows[blk.link_rows].tolist()):
+            keep[cols] = True
+    keep &= is_int
+    lo, up = sf.col_lower.copy(), sf.col_upper.copy()
+    lo[keep] = up[keep] = values[keep]
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.1)))
+    h.setOptionValue("mip_rel_gap", 1e-4)
+    if should_stop is not None:
+        def interrupt(e) -> None:
+            if should_stop():
+                e.interrupt()
+        h.cbMipInterrupt.subscribe(interrupt)
+        h.cbSimplexInterrupt.subscribe(interrupt)
+    h.passModel(sf.highs_lp(lo, up))
+    h.run()
+    if should_stop is not None:
+        h.cbMipInterrupt.clear()
+        h.cbSimplexInterrupt.clear()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    x = np.asarray(h.getSolution().col_value)
+    fixed = sf.fixed_lp(np.rint(x[is_int]))
+    return (fixed[0], fixed[1]) if fixed is not None else None
+
+
 def initial_mu(st: Structure) -> dict[int, np.ndarray]:
     """Each shared column's cost split among the blocks that copy it, in proportion to the size
     of each block's own costs (so that the shared subproblem starts indifferent)."""
@@ -454,6 +532,8 @@ def lagrangian_dual(
     block_time: float = 1.0,
     should_stop: Callable[[], bool] | None = None,
     on_bound: Callable[[DualProgress], None] | None = None,
+    want_plan: Callable[[], bool] | None = None,
+    on_plan: Callable[[PlanSeed], None] | None = None,
 ) -> DualResult:
     """Projected subgradient ascent on :math:`L(\\pi, \\mu)`.
 
@@ -463,7 +543,10 @@ def lagrangian_dual(
     relaxation's duals) until the step has been halved down to ``min_step``, or only the time
     of about one pass of the blocks as MIPs is left and ``lp_share`` of the time is spent; then the blocks as MIPs from the best
     multipliers, which adds what integrality is worth in each block (every L is a bound; at the
-    same multipliers the MIPs' is at least the LPs')."""
+    same multipliers the MIPs' is at least the LPs').
+
+    While ``want_plan()`` says so, each pass of the blocks as MIPs also brings back their integer
+    decisions, handed to ``on_plan`` as a :class:`PlanSeed` (see :func:`plan_from_blocks`)."""
     t0 = time.perf_counter()
     n_links = len(st.link_rows)
     pi = np.zeros(n_links)
@@ -489,7 +572,8 @@ def lagrangian_dual(
             # were seen to leave the MIPs' bound and not come back
             integer, lam, since_best = True, min(lam, min_step), 0
             _, pi, mu = best_lp
-        answers = pool.solve(pi, mu, integer, block_time, cancelled=should_stop, finish_by=t0 + time_budget)
+        plans = integer and on_plan is not None and (want_plan is None or want_plan())
+        answers = pool.solve(pi, mu, integer, block_time, cancelled=should_stop, finish_by=t0 + time_budget, plans=plans)
         if answers is None:
             break  # cancelled, or out of time: the bound is the best of the passes completed
         cost = st.shared_sf.c + st.link_shared_A.T @ pi
@@ -515,6 +599,11 @@ def lagrangian_dual(
         if on_bound is not None:
             on_bound(DualProgress(res.iterations, res.bound, value, time.perf_counter() - t0, integer))
         activity = st.link_shared_A @ xg + sum(a.link_activity for a in answers)
+        if plans:
+            ints: dict[int, np.ndarray] = {}
+            for a in answers:
+                ints.update(a.ints)
+            on_plan(PlanSeed(ints, xg, _violated(activity, st.link_lower, st.link_upper)))
         g_pi = np.where(pi > 0, activity - st.link_upper, np.where(pi < 0, activity - st.link_lower,
                         activity - np.clip(activity, st.link_lower, st.link_upper)))
         g_pi = np.nan_to_num(g_pi, posinf=0.0, neginf=0.0)

@@ -19,7 +19,9 @@ decisions), and the values are written back into the model (:func:`_outcome`).
 from __future__ import annotations
 
 import enum
+import contextlib
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -29,7 +31,8 @@ import highspy
 import numpy as np
 import pyomo.environ as pyo
 
-from planner.solve.decompose import DualProgress, NotDecomposable, Pool, dask_pool, groups_of, lagrangian_dual, split
+from planner.solve.decompose import (DualProgress, NotDecomposable, PlanSeed, Pool, dask_pool, groups_of, lagrangian_dual,
+                                     plan_from_blocks, split)
 from planner.solve.improve import improve
 from planner.solve.standard_form import StandardForm, compile_model, new_highs
 
@@ -341,8 +344,6 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     ts = time.perf_counter()
     block_of = [options.blocks(v) for v in sf.columns]
     try:
-        if own is None:
-            raise NotDecomposable("no heuristic plan to start from (the decomposed route improves one)")
         st = split(standard, block_of)
     except NotDecomposable as exc:
         log.warning("not decomposed: %s; solving the whole model", exc)
@@ -364,7 +365,7 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         workers = len(pool.members)
     timings["cluster"] = time.perf_counter() - tc
     budget = np.inf if limit is None else max(limit - timings["cluster"], 0.0)
-    state = {"plan": own[1], "bound": -np.inf, "last_report": 0.0}
+    state = {"plan": own[1] if own is not None else np.inf, "bound": -np.inf, "last_report": 0.0}
     lock = threading.Lock()
     user_stop = options.should_stop
 
@@ -376,13 +377,13 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
             if now - state["last_report"] < options.progress_interval:
                 return
             state["last_report"] = now
-            inc = sign * state["plan"]
+            inc = sign * state["plan"] if np.isfinite(state["plan"]) else None
             bnd = sign * state["bound"] if np.isfinite(state["bound"]) else None
         options.progress(Progress(now - t1, inc, bnd, _gap(inc, bnd)))
 
     def closed() -> bool:
         plan, bound = state["plan"], state["bound"]
-        return np.isfinite(bound) and plan - bound <= options.mip_gap * max(abs(plan), 1e-9)
+        return np.isfinite(bound) and np.isfinite(plan) and plan - bound <= options.mip_gap * max(abs(plan), 1e-9)
 
     def stopping() -> bool:
         return (user_stop is not None and user_stop()) or closed()
@@ -392,10 +393,16 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         report()
 
     dual: dict[str, object] = {}
+    seeds: queue.Queue = queue.Queue(maxsize=1)  # the blocks' latest decisions, while there is no plan
+
+    def on_plan(seed: PlanSeed) -> None:
+        with contextlib.suppress(queue.Full):
+            seeds.put_nowait(seed)
 
     def run_dual() -> None:
         try:
-            dual["result"] = lagrangian_dual(st, pool, lambda: state["plan"], time_budget=budget, should_stop=stopping, on_bound=on_bound)
+            dual["result"] = lagrangian_dual(st, pool, lambda: state["plan"], time_budget=budget, should_stop=stopping, on_bound=on_bound,
+                                             want_plan=lambda: not np.isfinite(state["plan"]), on_plan=on_plan)
         except Exception as exc:  # a failed bound must not cost the run its plan
             log.exception("the Lagrangian bound failed")
             dual["error"] = f"{type(exc).__name__}: {exc}"
@@ -408,24 +415,39 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         report()
 
     source = "heuristic"
+    from_blocks = own is None
+    if own is None:
+        # no heuristic plan: the first comes from the blocks' decisions after a pass as MIPs
+        own = _plan_from_the_blocks(standard, st, seeds, thread, lambda: t1 + budget - time.perf_counter(), stopping)
+        source = "lagrangian"
+        if own is not None:
+            state["plan"] = own[1]
+            report()
     ti = time.perf_counter()
-    try:
-        fo = improve(standard, own[0], block_of, budget, should_stop=lambda: stopping() or (not thread.is_alive() and closed()),
-                     on_improved=on_improved, max_rounds=1000)
-    except Exception:
-        log.exception("fix-and-optimise failed; the heuristic plan stands")
-        fo = None
+    fo = None
+    left = t1 + budget - time.perf_counter()
+    if own is not None and left > 0:
+        try:
+            fo = improve(standard, own[0], block_of, left, should_stop=lambda: stopping() or (not thread.is_alive() and closed()),
+                         on_improved=on_improved, max_rounds=1000)
+        except Exception:
+            log.exception("fix-and-optimise failed; the plan found before it stands")
     timings["improve"] = time.perf_counter() - ti
     thread.join()
     timings["solve"] = time.perf_counter() - t1
     # a local cluster takes about half a second to shut down: that goes on beside the polish
     closing = threading.Thread(target=close, name="planner-dask-close", daemon=True)
     closing.start()
-    x, obj = own
+    x, obj = own if own is not None else (None, np.inf)
     if fo is not None and fo.objective < obj - 1e-9 * max(1.0, abs(obj)):
         x, obj, source = fo.x, fo.objective, "fix_and_optimise"
         timings["improve_blocks"] = float(fo.blocks_solved)
     res = dual.get("result")
+    if own is None:
+        closing.join()
+        bound = sign * res.bound if res is not None and np.isfinite(res.bound) else None
+        return SolveResult(status=Status.NO_SOLUTION_FOUND, bound=bound, timings=timings, size=size, highs_status="no plan",
+                           message=f"decomposed into {len(st.blocks)} blocks on {pool.where}: no plan found within the time limit")
     t2 = time.perf_counter()
     x, duals_from = _polish(standard, x, obj)
     timings["polish"] = time.perf_counter() - t2
@@ -436,12 +458,13 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     status = Status.OPTIMAL if gap is not None and gap <= options.mip_gap else Status.FEASIBLE
     stopped_by = "cancelled" if user_stop is not None and user_stop() else "time limit" if status == Status.FEASIBLE else "gap closed"
     iterations, integer = (res.iterations, res.integer_iterations) if res is not None else (0, 0)
+    first = "the blocks' decisions" if from_blocks else "the heuristic"
     message = (f"decomposed into {len(st.blocks)} blocks on {pool.where}: Lagrangian bound after {iterations} iteration(s) "
-               f"({integer} with the blocks as MIPs), plan by fix-and-optimise; stopped by {stopped_by}")
+               f"({integer} with the blocks as MIPs), plan from {first} improved by fix-and-optimise; stopped by {stopped_by}")
     if "error" in dual:
         message += f"; the bound failed: {dual['error']}"
     result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,
-                         highs_status=stopped_by, plan_source=source, start_plan=True)
+                         highs_status=stopped_by, plan_source=source, start_plan=not from_blocks)
     passes = max(1, iterations)
     result.decomposition = {
         "decomposition_blocks": len(st.blocks), "decomposition_workers": workers, "linking_rows": len(st.link_rows),
@@ -459,6 +482,25 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     closing.join()
     timings["cluster_close"] = time.perf_counter() - tw
     return result
+
+
+def _plan_from_the_blocks(standard: StandardForm, st, seeds: queue.Queue, dual: threading.Thread, left: Callable[[], float],
+                          stopping: Callable[[], bool]) -> tuple[np.ndarray, float] | None:
+    """The first plan of a run without a heuristic one: from each pass of the blocks as MIPs the
+    Lagrangian bound brings (``decompose.plan_from_blocks``), until one gives a plan, the time is
+    up or the bound is done."""
+    while left() > 0 and not stopping():
+        try:
+            seed = seeds.get(timeout=0.1)
+        except queue.Empty:
+            if not dual.is_alive() and seeds.empty():
+                return None
+            continue
+        # half of what is left: a repair that fails leaves time for another seed
+        found = plan_from_blocks(standard, st, seed, 0.5 * left(), should_stop=stopping)
+        if found is not None:
+            return found
+    return None
 
 
 def _status(h: highspy.Highs, options: SolveOptions) -> tuple[Status, bool, object]:

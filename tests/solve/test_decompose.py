@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instances.benchmarks import read_cap
+from instances.benchmarks import read_cap, read_holmberg
 from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
@@ -214,3 +214,21 @@ def test_orlib_forced_through_the_route_reaches_or_proves(name, file, optimum):
     cost, bound = -plan.kpis["profit"], -plan.kpis["best_bound"]
     assert bound <= optimum + 1e-6 * optimum <= cost + 2e-6 * optimum
     assert plan.kpis["mip_gap"] == pytest.approx((cost - bound) / cost, abs=1e-9)
+
+
+HOLMBERG = pd.read_csv(DATA / "holmberg_sscflp" / "optima.csv")
+
+
+@pytest.mark.parametrize("name,optimum", list(zip(HOLMBERG["instance"], HOLMBERG["optimum"]))[::6])
+def test_holmberg_single_sourcing_forced_through_the_route_reaches_or_proves(name, optimum):
+    """Single-sourcing facility location (Holmberg et al. 1999) with the single-sourcing family: its
+    assignment rows are per customer, so they stay in the blocks; capacity links them."""
+    inst = instance_of(read_holmberg(DATA / "holmberg_sscflp" / f"{name}.txt"))
+    plan = plan_instance(inst, SolveOptions(time_limit=8, route="decompose", workers=0),
+                         {"constraints": {"punctuality": False, "single_sourcing": {}}})
+    assert plan.status in ("optimal", "feasible"), plan.messages
+    # the construction heuristic does not know single sourcing: the first plan is the blocks'
+    assert plan.messages[0].startswith("decomposed into") and "plan from the blocks' decisions" in plan.messages[0]
+    assert plan.kpis["plan_source"] in ("lagrangian", "fix_and_optimise") and plan.kpis["start_profit"] is None
+    cost, bound = -plan.kpis["profit"], -plan.kpis["best_bound"]
+    assert bound <= optimum + 1e-6 * optimum <= cost + 2e-6 * optimum
