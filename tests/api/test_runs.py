@@ -46,6 +46,21 @@ def test_submit_poll_and_fetch_the_plan(client):
     assert "finished: succeeded" in client.get(f"/v1/runs/{run['id']}/log").text
 
 
+def test_a_run_can_ask_for_the_decomposed_route(client):
+    """route=decompose: the run's blocks go to a Dask cluster of the solve's own (one worker
+    process, PLANNER_DECOMPOSE_WORKERS) and the plan says so, with the route's figures."""
+    r = client.post("/v1/runs", json=demo_body(route="decompose", time_limit=10))
+    assert r.status_code == 202
+    done = wait(client, r.json()["id"], timeout=120)
+    assert done["status"] == "succeeded" and done["plan_status"] in ("optimal", "feasible")
+    plan = client.get(f"/v1/runs/{done['id']}/plan").json()
+    assert plan["kpis"]["decomposition_blocks"] == 40 and plan["kpis"]["decomposition_workers"] == 1
+    assert any("decomposed into 40 blocks on 1 Dask worker(s)" in m for m in plan["messages"])
+    assert plan["kpis"]["best_bound"] >= plan["kpis"]["profit"]
+    bad = client.post("/v1/runs", json=demo_body(route="sideways"))
+    assert bad.status_code == 422 and "route" in bad.text
+
+
 def test_list_filters_and_paginates_newest_first(client):
     ids = [client.post("/v1/runs", json=tiny(tags=["t" + str(i % 2)])).json()["id"] for i in range(5)]
     for i in ids:

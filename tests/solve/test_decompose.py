@@ -163,6 +163,20 @@ def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound():
     assert plan.kpis["best_bound"] >= best - 1e-6 * abs(best) >= plan.kpis["profit"] - 2e-6 * abs(best)
 
 
+def test_the_route_fans_out_over_the_cluster_at_a_scheduler_address():
+    """PLANNER_DASK_SCHEDULER (here the option it sets): the blocks go to that cluster's workers,
+    one group on each, and the cluster is left running."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        inst = gen(13, products=8, segments=3, suppliers=4, periods=6)
+        plan = plan_instance(inst, SolveOptions(time_limit=10, route="decompose", dask_scheduler=cluster.scheduler_address))
+        assert plan.status in ("optimal", "feasible"), plan.messages
+        assert "on 2 Dask worker(s):" in plan.messages[0]
+        assert plan.kpis["decomposition_workers"] == 2
+        with distributed.Client(cluster) as client:
+            assert len(client.scheduler_info()["workers"]) == 2
+
+
 def test_the_time_limit_is_honoured_within_ten_percent():
     inst = gen(14, products=60, segments=4, suppliers=6, periods=10)
     plan = plan_instance(inst, SolveOptions(time_limit=10, route="decompose", workers=0, mip_gap=0))
@@ -200,6 +214,7 @@ def test_auto_decomposes_from_the_threshold_only(small):
     assert plan.messages and "decomposed" in plan.messages[0]
     plan = plan_instance(inst, SolveOptions(time_limit=3, workers=0))
     assert not any("decomposed" in m for m in plan.messages)
+    assert SolveOptions().decompose_min_binaries == 100_000 and SolveOptions().route == "auto"
 
 
 CAP = pd.read_csv(DATA / "orlib_cap" / "optima.csv")
