@@ -38,7 +38,10 @@ the LP relaxation's, and on lot sizing with set-up costs usually well above it
 (Absi & Kedad-Sidhoum 2009; Millar & Yang 1994, Lagrangean decomposition).
 
 The multipliers rise by projected subgradient steps (Polyak's rule, towards
-the best plan known). The copy multipliers start with each shared column's
+the best plan known, half steps at first and halved again after 8 passes
+without a better bound: with the plan still far from optimal early in a run,
+full steps overshot, and halving after 3 such passes ended the LP phase before
+it had recovered: README, "The decomposed route"). The copy multipliers start with each shared column's
 cost split among the blocks that copy it, by the size of each block's costs,
 so that a block weighs a tier's value against what the tier costs it to keep.
 
@@ -46,8 +49,9 @@ The blocks are solved by :class:`BlockGroup` objects that each hold some of the
 blocks and a HiGHS of their own: in this process, or as Dask actors on the
 workers of a cluster, where the blocks are sent once and stay; each iteration
 sends only multipliers and brings back a bound, each linking row's activity
-and each copy's value. This module does not find plans: fix-and-optimise does
-(``improve``), beside it (``highs``).
+and each copy's value. Plans are fix-and-optimise's (``improve``), beside it
+(``highs``); where the run has no plan to improve, :func:`plan_from_blocks`
+makes the first from the blocks' own decisions.
 """
 
 from __future__ import annotations
@@ -320,16 +324,32 @@ class Pool:
     def integer_pass_seconds(self) -> float:
         return self.pass_seconds(True)
 
+    def calibrate(self, pi: np.ndarray, mu: dict[int, np.ndarray], block_time: float = 1.0) -> None:
+        """Time a few blocks of each group as MIPs (about :data:`CHUNK_SECONDS` of work), so that the
+        dual knows from the start how long a pass as MIPs takes: when to begin them so that one
+        pass ends in time. The answers themselves are not used."""
+        if self.measured or not self.members:
+            return
+        k = max(1, int(CHUNK_SECONDS / self.seconds_per_block[True]))
+        t0 = time.perf_counter()
+        calls = [self.members[i].solve(pi, {key: mu[key] for key in self.keys[i][:k] if key in mu}, True, block_time, (0, k))
+                 for i in range(len(self.members))]
+        for c in calls:
+            self.wait(c)
+        self.calls += len(calls)
+        self.seconds_per_block[True] = (time.perf_counter() - t0) / min(k, max(self.sizes))
+        self.measured = True
+
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool, block_time: float = 1.0,
               cancelled: Callable[[], bool] | None = None, finish_by: float | None = None,
               plans: bool = False) -> list[BlockAnswer] | None:
         """Every block at these multipliers, one answer per group, or None if the pass was given up.
 
         The pass goes in chunks of about :data:`CHUNK_SECONDS` of work. Between chunks:
-        ``cancelled()`` gives the pass up; and an integer pass that would not end by
-        ``finish_by`` (a ``time.perf_counter()`` instant) solves the blocks not yet solved as LPs
-        — milliseconds each, and still a bound — as long as that fits; past ``finish_by`` it is
-        given up."""
+        ``cancelled()`` gives the pass up; and an integer pass goes on with MIPs while a chunk
+        more and the rest as LPs fit before ``finish_by`` (a ``time.perf_counter()`` instant),
+        then solves the rest as LPs — milliseconds each, and still a bound; past ``finish_by``
+        the pass is given up."""
         def call(i: int, integer: bool, lo: int, hi: int):
             part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
             self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
@@ -349,8 +369,8 @@ class Pool:
                 left_lp = (top - lo) * self.seconds_per_block[False]
                 if now + left_lp > finish_by:
                     return None
-                if mode and self.measured and now + (top - lo) * self.seconds_per_block[True] > finish_by - left_lp:
-                    mode = False  # the rest as LPs, while that still fits
+                if mode and self.measured and now + CHUNK_SECONDS + 1.5 * left_lp > finish_by:
+                    mode = False  # no time for another chunk as MIPs: the rest as LPs, while that still fits
             step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode], 1e-4)))
             tc = time.perf_counter()
             calls = [call(i, mode, lo, lo + step) for i in everyone]
@@ -449,7 +469,8 @@ class PlanSeed:
     violated: np.ndarray
 
 
-def _violated(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def violated_rows(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """The positions of the rows whose activity is outside their bounds (beyond a relative 1e-6)."""
     tol = 1e-6 * (1 + np.maximum(np.abs(np.where(np.isfinite(lower), lower, 0)), np.abs(np.where(np.isfinite(upper), upper, 0))))
     return np.flatnonzero((activity < lower - tol) | (activity > upper + tol))
 
@@ -477,10 +498,11 @@ def plan_from_blocks(sf: StandardForm, st: Structure, seed: PlanSeed, time_limit
         fixed = sf.fixed_lp(values[is_int])
         if fixed is not None:
             return fixed[0], fixed[1]
-    broken = set(st.link_rows[seed.violated].tolist())
+    broken = np.zeros(len(st.link_rows), dtype=bool)
+    broken[seed.violated] = True
     keep = np.zeros(len(sf.c), dtype=bool)
     for b, (blk, cols) in enumerate(zip(st.blocks, st.block_columns)):
-        if b in seed.ints and not broken.intersection(st.link_rows[blk.link_rows].tolist()):
+        if b in seed.ints and not broken[blk.link_rows].any():
             keep[cols] = True
     keep &= is_int
     lo, up = sf.col_lower.copy(), sf.col_upper.copy()
@@ -525,8 +547,8 @@ def lagrangian_dual(
     *,
     time_budget: float,
     max_iterations: int = 10000,
-    step: float = 1.0,
-    patience: int = 3,
+    step: float = 0.5,
+    patience: int = 8,
     min_step: float = 1.0 / 64,
     lp_share: float = 0.4,
     block_time: float = 1.0,
@@ -559,6 +581,7 @@ def lagrangian_dual(
     lam, since_best, integer = step, 0, False
     best_lp = (-np.inf, pi, mu)
     owner = {b.key: b for b in st.blocks}
+    pool.calibrate(pi, mu, block_time)
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 
@@ -603,7 +626,7 @@ def lagrangian_dual(
             ints: dict[int, np.ndarray] = {}
             for a in answers:
                 ints.update(a.ints)
-            on_plan(PlanSeed(ints, xg, _violated(activity, st.link_lower, st.link_upper)))
+            on_plan(PlanSeed(ints, xg, violated_rows(activity, st.link_lower, st.link_upper)))
         g_pi = np.where(pi > 0, activity - st.link_upper, np.where(pi < 0, activity - st.link_lower,
                         activity - np.clip(activity, st.link_lower, st.link_upper)))
         g_pi = np.nan_to_num(g_pi, posinf=0.0, neginf=0.0)

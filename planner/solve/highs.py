@@ -18,8 +18,8 @@ decisions), and the values are written back into the model (:func:`_outcome`).
 
 from __future__ import annotations
 
-import enum
 import contextlib
+import enum
 import logging
 import queue
 import threading
@@ -460,7 +460,7 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     iterations, integer = (res.iterations, res.integer_iterations) if res is not None else (0, 0)
     first = "the blocks' decisions" if from_blocks else "the heuristic"
     message = (f"decomposed into {len(st.blocks)} blocks on {pool.where}: Lagrangian bound after {iterations} iteration(s) "
-               f"({integer} with the blocks as MIPs), plan from {first} improved by fix-and-optimise; stopped by {stopped_by}")
+               f"({integer} with the blocks as MIPs), plan from {first} and fix-and-optimise; stopped by {stopped_by}")
     if "error" in dual:
         message += f"; the bound failed: {dual['error']}"
     result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,

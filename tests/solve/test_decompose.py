@@ -13,9 +13,10 @@ from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
-from planner.solve.decompose import NotDecomposable, Pool, dask_pool, groups_of, initial_mu, lagrangian_dual, split
+from planner.solve.decompose import (NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu,
+                                     lagrangian_dual, plan_from_blocks, split)
 from planner.solve.highs import SolveOptions
-from planner.solve.improve import product_blocks
+from planner.solve.improve import product_blocks, rows_hold
 from planner.solve.standard_form import compile_model
 from tests.conftest import DATA, ROOT, instance_of
 
@@ -243,7 +244,35 @@ def test_holmberg_single_sourcing_forced_through_the_route_reaches_or_proves(nam
                          {"constraints": {"punctuality": False, "single_sourcing": {}}})
     assert plan.status in ("optimal", "feasible"), plan.messages
     # the construction heuristic does not know single sourcing: the first plan is the blocks'
-    assert plan.messages[0].startswith("decomposed into") and "plan from the blocks' decisions" in plan.messages[0]
+    assert plan.messages[0].startswith("decomposed into") and "plan from the blocks' decisions and fix-and-optimise" in plan.messages[0]
     assert plan.kpis["plan_source"] in ("lagrangian", "fix_and_optimise") and plan.kpis["start_profit"] is None
     cost, bound = -plan.kpis["profit"], -plan.kpis["best_bound"]
     assert bound <= optimum + 1e-6 * optimum <= cost + 2e-6 * optimum
+
+
+def test_a_plan_from_the_blocks_repairs_the_rows_they_break_together():
+    """Customers priced without capacity each take their cheapest facility: together they overload
+    some. The blocks' decisions with an LP are then no plan; the repair frees the customers on the
+    overloaded facilities and returns a plan that keeps every row."""
+    inst = instance_of(read_holmberg(DATA / "holmberg_sscflp" / "p1.txt"))
+    m = build_model(inst, select({"constraints": {"punctuality": False, "single_sourcing": {}}}))
+    sf, form, sign = compile_model(m)
+    st = split(form, [product_blocks(inst)(v) for v in sf.columns])
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows))
+    answers = pool.solve(np.zeros(len(st.link_rows)), initial_mu(st), True, plans=True)
+    ints = {k: v for a in answers for k, v in a.ints.items()}
+    assert len(ints) == len(st.blocks)
+    shared = np.ones(len(st.shared))  # every facility open
+    activity = st.link_shared_A @ shared + sum(a.link_activity for a in answers)
+    seed = PlanSeed(ints, shared, violated_rows(activity, st.link_lower, st.link_upper))
+    assert len(seed.violated) > 0
+    values = np.full(len(form.c), np.nan)
+    for b, cols in enumerate(st.block_columns):
+        values[cols[form.is_int[cols]]] = ints[b]
+    values[st.shared[form.is_int[st.shared]]] = 1.0
+    assert form.fixed_lp(values[form.is_int]) is None  # as they are, the decisions make no plan
+    x, obj = plan_from_blocks(form, st, seed, time_limit=20)
+    assert rows_hold(form.A @ x, form.row_lower, form.row_upper)
+    assert np.all(x >= form.col_lower - 1e-9) and np.all(x <= form.col_upper + 1e-9)
+    assert np.allclose(x[form.is_int], np.rint(x[form.is_int]))
+    assert obj == pytest.approx(float(form.c @ x + form.offset), rel=1e-9)
