@@ -1,6 +1,6 @@
 """Solve-performance benchmark: the planner's routes and the plain route, side by side, in one run.
 
-    python -m benchmarks.run                  # S, M, L (60 s each) and XL (300 s), every route
+    python -m benchmarks.run                  # every size at its limit in LIMITS, every route
     python -m benchmarks.run --sizes S M --time-limit 30
     python -m benchmarks.run --sizes XL --routes decomposed decomposed-2w
     python -m benchmarks.run --write          # also rewrite benchmarks/RESULTS.md

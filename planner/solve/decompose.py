@@ -317,12 +317,9 @@ class Pool:
     def n_blocks(self) -> int:
         return sum(self.sizes)
 
-    def pass_seconds(self, integer: bool = True) -> float:
-        """The expected wall time of one pass of every block (as MIPs, or as LPs)."""
-        return max(self.sizes) * self.seconds_per_block[integer]
-
     def integer_pass_seconds(self) -> float:
-        return self.pass_seconds(True)
+        """The expected wall time of one pass of every block as a MIP."""
+        return max(self.sizes) * self.seconds_per_block[True]
 
     def calibrate(self, pi: np.ndarray, mu: dict[int, np.ndarray], block_time: float = 1.0) -> None:
         """Time a few blocks of each group as MIPs (about :data:`CHUNK_SECONDS` of work), so that the
@@ -335,8 +332,7 @@ class Pool:
         calls = [self.members[i].solve(pi, {key: mu[key] for key in self.keys[i][:k] if key in mu}, True, block_time, (0, k))
                  for i in range(len(self.members))]
         for c in calls:
-            self.wait(c)
-        self.calls += len(calls)
+            self.wait(c)  # (not counted in ``calls``: a calibration is not a pass)
         self.seconds_per_block[True] = (time.perf_counter() - t0) / min(k, max(self.sizes))
         self.measured = True
 

@@ -438,16 +438,16 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     # a local cluster takes about half a second to shut down: that goes on beside the polish
     closing = threading.Thread(target=close, name="planner-dask-close", daemon=True)
     closing.start()
-    x, obj = own if own is not None else (None, np.inf)
-    if fo is not None and fo.objective < obj - 1e-9 * max(1.0, abs(obj)):
-        x, obj, source = fo.x, fo.objective, "fix_and_optimise"
-        timings["improve_blocks"] = float(fo.blocks_solved)
     res = dual.get("result")
     if own is None:
         closing.join()
         bound = sign * res.bound if res is not None and np.isfinite(res.bound) else None
         return SolveResult(status=Status.NO_SOLUTION_FOUND, bound=bound, timings=timings, size=size, highs_status="no plan",
                            message=f"decomposed into {len(st.blocks)} blocks on {pool.where}: no plan found within the time limit")
+    x, obj = own
+    if fo is not None and fo.objective < obj - 1e-9 * max(1.0, abs(obj)):
+        x, obj, source = fo.x, fo.objective, "fix_and_optimise"
+        timings["improve_blocks"] = float(fo.blocks_solved)
     t2 = time.perf_counter()
     x, duals_from = _polish(standard, x, obj)
     timings["polish"] = time.perf_counter() - t2
