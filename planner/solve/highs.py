@@ -144,17 +144,20 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> So
 
 ROUTES = ("auto", "monolithic", "decompose")
 
-#: Seconds per model column of the work after the search: extracting the tables, verifying them,
-#: writing plan, report and workbook (README, "How a run is solved": the whole command's time).
+#: The work after the search — extracting the tables, verifying them, writing plan, report,
+#: charts and workbook — as seconds per model column plus seconds whatever the size (the report's
+#: charts and the workbook cost about as much on a small run as on a large one): what a deadline
+#: keeps back from the search.
 AFTER_SEARCH = 4e-5
+AFTER_SEARCH_FIXED = 3.0
 
 
 def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
     """The options with the time limit (which covers the search and the polish LP) cut to what the
-    deadline leaves: the time left, less the work after the solve and a second to spare."""
+    deadline leaves: the time left, less the work after the solve."""
     if options.deadline is None:
         return options
-    left = max(options.deadline - time.monotonic() - AFTER_SEARCH * len(standard.c) - 1.0, 1.0)
+    left = max(options.deadline - time.monotonic() - AFTER_SEARCH * len(standard.c) - AFTER_SEARCH_FIXED, 1.0)
     timings["deadline_left"] = left
     return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
 
