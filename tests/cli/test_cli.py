@@ -161,11 +161,11 @@ def test_the_time_limit_bounds_the_whole_command(tmp_path):
     inst = tmp_path / "inst"
     assert run("generate", inst, "--products", 400, "--segments", 4, "--suppliers", 10, "--periods", 13, "--seed", 8).exit_code == 0
     t = time.perf_counter()
-    r = subprocess.run([exe, "solve", str(inst), "--out", str(tmp_path / "plan"), "--time-limit", "15", "--mip-gap", "0"],
+    r = subprocess.run([exe, "solve", str(inst), "--out", str(tmp_path / "plan"), "--time-limit", "30", "--mip-gap", "0"],
                        capture_output=True, text=True, timeout=120)
     wall = time.perf_counter() - t
     assert r.returncode == 0, r.stderr
-    assert wall <= 16.5
+    assert wall <= 33.0
     for f in ("orders.csv", "kpis.csv", "plan.xlsx", "report.html", "report.xlsx"):
         assert (tmp_path / "plan" / f).exists(), f
 
