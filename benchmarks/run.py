@@ -57,7 +57,8 @@ ROUTES = {
     "decomposed-2w": {"route": "decompose", "workers": 2},
 }
 DECOMPOSITION = ("decomposition_blocks", "linking_rows", "decomposition_workers", "lagrangian_iterations", "lagrangian_mip_iterations",
-                 "block_mip_seconds", "block_lp_seconds", "multiplier_bytes", "calls_per_iteration", "cluster_seconds")
+                 "block_mip_seconds", "block_lp_seconds", "multiplier_bytes", "calls_per_iteration", "cluster_seconds",
+                 "worker_peak_mb")
 LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0}
 HERE = Path(__file__).resolve().parent
 
@@ -163,8 +164,6 @@ def child(size: str, route: str, root: str, limit: float) -> None:
     path = _instance_dir(size, Path(root))
     out = run_planner(path, limit, route) if route in ROUTES else run_plain(path, limit)
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # the Dask workers are child processes of this one (and ended by now): the largest of them
-    out["workers_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print("RESULT " + json.dumps(out, default=str))
 
 
@@ -277,7 +276,7 @@ def table(results, args, cap: list[dict] | None = None, round_trip: float | None
                 if r:
                     lines.append(f"| {size} ({SIZES[size]}) | {route} | | | | | | | | | | | | | {r.get('status')} | |")
                 continue
-            workers = f" ({r['workers_peak_mb']:,.0f})" if r.get("decomposition_workers") else ""
+            workers = f" ({r['worker_peak_mb']:,.0f})" if r.get("worker_peak_mb") else ""
             lines.append(
                 f"| {size} ({SIZES[size]}) | {route} | {r['rows']:,} / {r['columns']:,} / {r['binaries']:,} | {_fmt(r['load'])} | {_fmt(r['build'])} | {_fmt(r['start'])} | {_fmt(r['handoff'])} | {_fmt(r['solve'])} | {_fmt(r['extract'])} | {_fmt(r['verify'])} | {_fmt(r.get('wall'))} | {pg(r['at10'])} | {pg(r['at60'])} | {pg(r['end'])} | {r['status']}{_source(r)} | {r['peak_mb']:,.0f}{workers} |"
             )

@@ -215,6 +215,7 @@ KPIS: list[Kpi] = [
         ("multiplier_bytes", "bytes", "Multipliers sent to the workers per pass (the blocks stay there)."),
         ("calls_per_iteration", "calls", "Round trips to the workers per pass."),
         ("cluster_seconds", "s", "Starting the Dask cluster and sending each worker its blocks."),
+        ("worker_peak_mb", "MB", "Peak memory of the largest Dask worker process holding blocks (absent when they ran in the solving process)."),
     ),
     *_kpis(
         "provenance",

@@ -23,6 +23,7 @@ from planner.solve.extract import read_solution
 from planner.solve.highs import SolveOptions, SolveResult, Status, solve_model
 from planner.solve.improve import product_blocks
 from planner.solve.start import construct_start
+from planner.solve.standard_form import compile_model, objective_at_values
 from planner.verify import check_outcome, verify_plan
 
 
@@ -59,11 +60,14 @@ def plan_instance(
     m = build_model(inst, families)
     timings["build_seconds"] = time.perf_counter() - t0
     start_profit = None
+    tc = time.perf_counter()
+    compiled = compile_model(m)  # first, so that the heuristic's plans are valued by its costs
+    compile_seconds = time.perf_counter() - tc
     if options.start:
         ts = time.perf_counter()
-        start_profit = construct_start(m, inst).profit
+        start_profit = construct_start(m, inst, objective_at_values(compiled[0].columns, compiled[1], compiled[2])).profit
         timings["start_seconds"] = time.perf_counter() - ts
-    result = solve_model(m, options)
+    result = solve_model(m, options, compiled, compile_seconds)
     _add_solve_timings(timings, result)
     echo = {"time_limit": options.time_limit, "mip_gap": options.mip_gap, "model": model_options or {}, "families": [f.name for f, _ in families]}
     kpis = _search_kpis(inst, result, start_profit)

@@ -56,6 +56,7 @@ makes the first from the blocks' own decisions.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import time
@@ -104,6 +105,16 @@ class NotDecomposable(ValueError):
     """The model does not split into blocks (the reason is the message)."""
 
 
+def _compressed(kind, values: np.ndarray, major: np.ndarray, minor: np.ndarray, shape: tuple[int, int]):
+    """A CSC (``kind`` csc_matrix; ``major`` the columns) or CSR matrix of distinct entries, built
+    from its arrays directly: scipy's COO route costs more than the block itself."""
+    order = np.lexsort((minor, major))
+    n_major = shape[1] if kind is sp.csc_matrix else shape[0]
+    indptr = np.zeros(n_major + 1, dtype=np.int32)
+    np.cumsum(np.bincount(major, minlength=n_major), out=indptr[1:])
+    return kind((values[order], minor[order].astype(np.int32), indptr), shape=shape)
+
+
 def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1) -> Structure:
     """The blocks of ``sf`` given each column's block; ``group`` blocks of ``block_of`` make one
     block here (fewer, larger subproblems)."""
@@ -149,24 +160,50 @@ def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1)
     rows_sorted = rows_sorted[row_block[rows_sorted] >= 0]
     block_rows = np.split(rows_sorted, np.searchsorted(row_block[rows_sorted], np.arange(1, n_blocks)))
 
+    # Each block's matrix is cut from the nonzeros sorted by block once, not by slicing the whole
+    # matrix per block: scipy's column slicing of a CSR costs a pass over all the model's columns,
+    # 5,000 times at XL (27 s; benchmarks/RESULTS.md).
+    col_pos = np.zeros(n_cols, dtype=np.int64)  # a block column's position among its block's
+    for cols in block_columns:
+        col_pos[cols] = np.arange(len(cols))
+    row_pos = np.zeros(n_rows, dtype=np.int64)  # a block row's position among its block's
+    for rows in block_rows:
+        row_pos[rows] = np.arange(len(rows))
+    in_rows = row_block[coo.row] >= 0
+    by_block = np.argsort(row_block[coo.row[in_rows]], kind="stable")
+    e_row, e_col, e_val = (x[in_rows][by_block] for x in (coo.row, coo.col, coo.data))
+    e_cut = np.searchsorted(row_block[e_row], np.arange(n_blocks + 1))
+    link = A_link.tocoo()
+    in_link = col_block[link.col] >= 0
+    by_block = np.argsort(col_block[link.col[in_link]], kind="stable")
+    l_row, l_col, l_val = (x[in_link][by_block] for x in (link.row, link.col, link.data))
+    l_cut = np.searchsorted(col_block[l_col], np.arange(n_blocks + 1))
+    sh = A_shared_rows.toarray()  # few rows (one per segment, ...) over the shared columns
+    sh_pattern = sh != 0
+    sh_count = sh_pattern.sum(axis=1)
+
     blocks = []
     for b in range(n_blocks):
         cols, rows = block_columns[b], block_rows[b]
-        sub = A[rows, :]
-        used_shared = np.unique(sub.indices[col_block[sub.indices] < 0])
-        # the shared rows whose columns this block copies, copied too
+        n_own = len(cols)
+        r, j, v = (x[e_cut[b]:e_cut[b + 1]] for x in (e_row, e_col, e_val))
+        is_copy = col_block[j] < 0
+        used_shared = np.unique(j[is_copy])
         copy_pos = shared_pos[used_shared]
-        if len(shared_rows):
-            in_block = np.zeros(len(shared), dtype=bool)
-            in_block[copy_pos] = True
-            covered = np.array([in_block[A_shared_rows.indices[A_shared_rows.indptr[i]:A_shared_rows.indptr[i + 1]]].all()
-                                for i in range(len(shared_rows))], dtype=bool)
-        else:
-            covered = np.zeros(0, dtype=bool)
+        local_row, local_col = row_pos[r], np.where(is_copy, n_own + np.searchsorted(used_shared, j), col_pos[j])
+        # the shared rows whose columns this block copies, copied too
+        covered = np.flatnonzero(sh_pattern[:, copy_pos].sum(axis=1) == sh_count)
+        if len(covered):
+            cr, cc = np.nonzero(sh[np.ix_(covered, copy_pos)])
+            local_row = np.concatenate([local_row, len(rows) + cr])
+            local_col = np.concatenate([local_col, n_own + cc])
+            v = np.concatenate([v, sh[covered[cr], copy_pos[cc]]])
+        blockA = _compressed(sp.csc_matrix, v, local_col, local_row, (len(rows) + len(covered), n_own + len(used_shared)))
         take = np.concatenate([cols, used_shared])
-        blockA = sp.vstack([sub[:, take], A[shared_rows[covered], :][:, take]]).tocsc()
         all_rows = np.concatenate([rows, shared_rows[covered]])
-        lrows = np.unique(A_link[:, cols].tocoo().row)
+        lr, lj, lv = (x[l_cut[b]:l_cut[b + 1]] for x in (l_row, l_col, l_val))
+        lrows = np.unique(lr)
+        link_A = _compressed(sp.csr_matrix, lv, np.searchsorted(lrows, lr), col_pos[lj], (len(lrows), n_own))
         blocks.append(Block(
             key=b,
             sf=StandardForm(
@@ -174,7 +211,7 @@ def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1)
                 col_lower=sf.col_lower[take], col_upper=sf.col_upper[take],
                 row_lower=sf.row_lower[all_rows], row_upper=sf.row_upper[all_rows], is_int=sf.is_int[take],
             ),
-            n_own=len(cols), copies=copy_pos, link_rows=lrows, link_A=A_link[lrows, :][:, cols].tocsr(),
+            n_own=n_own, copies=copy_pos, link_rows=lrows, link_A=link_A,
         ))
     shared_sf = StandardForm(
         A=A_shared_rows.tocsc(), c=sf.c[shared], col_lower=sf.col_lower[shared], col_upper=sf.col_upper[shared],
@@ -233,6 +270,10 @@ class BlockGroup:
 
     def __len__(self) -> int:
         return len(self.blocks)
+
+    def peak_mb(self) -> float | None:
+        """The peak memory of the process this group lives in (MB)."""
+        return peak_memory_mb()
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool = False, block_time: float = 1.0,
               part: tuple[int, int] | None = None, plans: bool = False) -> BlockAnswer:
@@ -382,6 +423,10 @@ class Pool:
             self.seconds_per_block[integer] = (time.perf_counter() - t0) / max(1, top)
         return [merge(d) for d in done]
 
+    def peaks_mb(self) -> list[float | None]:
+        """Each group's process's peak memory (MB)."""
+        return [self.wait(m.peak_mb()) for m in self.members]
+
     def close(self) -> None:
         self.members = []
 
@@ -419,6 +464,20 @@ def dask_pool(blocks: list[Block], n_links: int, scheduler: str | None = None, w
             cluster.close()
 
     return pool, close
+
+
+def peak_memory_mb() -> float | None:
+    """This process's peak resident memory (MB), or None where the system does not say.
+
+    Read from ``VmHWM`` on Linux, not from ``getrusage``: a worker process started by fork and
+    exec inherits in ``ru_maxrss`` the peak of the process it was forked from, so a worker of a
+    3 GB solving process reported 3 GB before holding a block."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return None
 
 
 def groups_of(blocks: list[Block], n: int) -> list[list[Block]]:

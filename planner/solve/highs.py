@@ -34,7 +34,7 @@ import pyomo.environ as pyo
 from planner.solve.decompose import (DualProgress, NotDecomposable, PlanSeed, Pool, dask_pool, groups_of, lagrangian_dual,
                                      plan_from_blocks, split)
 from planner.solve.improve import improve
-from planner.solve.standard_form import StandardForm, compile_model, new_highs
+from planner.solve.standard_form import StandardForm, compile_model, new_highs, objective_at_values
 
 log = logging.getLogger(__name__)
 MS = highspy.HighsModelStatus
@@ -124,15 +124,20 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
     return abs(bound - obj) / max(abs(obj), 1e-9) if abs(bound - obj) > 1e-9 else 0.0
 
 
-def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None) -> SolveResult:
-    """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one."""
+def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None, compiled: tuple | None = None,
+                compile_seconds: float = 0.0) -> SolveResult:
+    """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one.
+
+    ``compiled``: what ``compile_model(m)`` gave, if the caller compiled ``m`` already (to value
+    its heuristic plans by the compiled costs), and the ``compile_seconds`` that took, counted in
+    the hand-off."""
     options = options or SolveOptions()
     if options.route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, not {options.route!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sf, standard, sign, h, large, decomposing = _setup(m, options)
-    timings["handoff"] = time.perf_counter() - t0
+    sf, standard, sign, h, large, decomposing = _setup(m, options, compiled)
+    timings["handoff"] = time.perf_counter() - t0 + compile_seconds
     own = _start_plan(standard, sf.columns, options, timings)
     options = _within_deadline(options, standard, timings)
     if decomposing:
@@ -162,10 +167,10 @@ def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dic
     return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
 
 
-def _setup(m: pyo.ConcreteModel, options: SolveOptions):
-    """Compile the model and, unless the run is decomposed, hand it to a HiGHS set up with the
-    run's options."""
-    sf, standard, sign = compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
+def _setup(m: pyo.ConcreteModel, options: SolveOptions, compiled: tuple | None = None):
+    """Compile the model (unless ``compiled``) and, unless the run is decomposed, hand it to a
+    HiGHS set up with the run's options."""
+    sf, standard, sign = compiled or compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
     binaries = int(standard.is_int.sum())
     decomposing = options.blocks is not None and binaries > 0 and (
         options.route == "decompose" or (options.route == "auto" and binaries >= options.decompose_min_binaries))
@@ -438,6 +443,12 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     timings["improve"] = time.perf_counter() - ti
     thread.join()
     timings["solve"] = time.perf_counter() - t1
+    worker_peak = None
+    if workers:
+        try:
+            worker_peak = max((p for p in pool.peaks_mb() if p is not None), default=None)
+        except Exception:  # a figure, not worth the plan
+            log.exception("the workers' peak memory could not be read")
     # a local cluster takes about half a second to shut down: that goes on beside the polish
     closing = threading.Thread(target=close, name="planner-dask-close", daemon=True)
     closing.start()
@@ -474,10 +485,9 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         "lagrangian_iterations": iterations, "lagrangian_mip_iterations": integer,
         "block_mip_seconds": pool.seconds_per_block[True], "block_lp_seconds": pool.seconds_per_block[False],
         "multiplier_bytes": pool.sent_bytes / passes, "calls_per_iteration": pool.calls / passes,
-        "cluster_seconds": timings["cluster"],
+        "cluster_seconds": timings["cluster"], "worker_peak_mb": worker_peak,
     }
-    cols, c, offset = sf.columns, standard.c, standard.offset
-    result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
+    result.objective_of = objective_at_values(sf.columns, standard, sign)
     tl = time.perf_counter()
     _load(m, sf, sf.columns, x)
     timings["load_values"] = time.perf_counter() - tl
@@ -567,8 +577,7 @@ def _outcome(m, sf, standard: StandardForm, sign: float, h: highspy.Highs, searc
         result.status = Status.FEASIBLE
         how = "the heuristic plan, improved by fix-and-optimise," if search.source == "fix_and_optimise" else "the heuristic plan"
         result.message = f"HiGHS stopped ({result.highs_status}) without a better plan: {how} is returned"
-    cols, c, offset = sf.columns, standard.c, standard.offset  # not the matrix: it need not outlive the solve
-    result.objective_of = lambda: sign * float(c @ np.array([v.value or 0.0 for v in cols], dtype=float) + offset)
+    result.objective_of = objective_at_values(sf.columns, standard, sign)
     tl = time.perf_counter()
     _load(m, sf, sf.columns, x)
     timings["load_values"] = time.perf_counter() - tl  # reported with the extraction

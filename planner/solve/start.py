@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Callable
 
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
@@ -70,14 +71,16 @@ class StartPlan:
     profit: float | None  # the plan's profit; None when a family has variables the heuristic does not set
 
 
-def construct_start(m: pyo.ConcreteModel, inst: Instance) -> StartPlan:
+def construct_start(m: pyo.ConcreteModel, inst: Instance, profit: Callable[[], float | None] | None = None) -> StartPlan:
     """Set a heuristic plan as the values of ``m``'s variables (also when it falls short of
-    some requirement: ``feasible`` says whether it does)."""
+    some requirement: ``feasible`` says whether it does). ``profit``: the model's objective at
+    the variables' values (``standard_form.objective_at_values``); by default, Pyomo evaluates
+    the objective's expression."""
     with PauseGC():  # as in models.build_model: many objects, no garbage
-        return _best_start(m, inst)
+        return _best_start(m, inst, profit or (lambda: pyo.value(m.profit, exception=False)))
 
 
-def _best_start(m: pyo.ConcreteModel, inst: Instance) -> StartPlan:
+def _best_start(m: pyo.ConcreteModel, inst: Instance, value: Callable[[], float | None]) -> StartPlan:
     low = inst.tiers[inst.tiers["allowed"]].sort_values("rank").groupby("segment", sort=False).first()["tier"].to_dict()
     guess = _tier_guess(inst)
     # the variant that wins most often last: the winner's values are then already set
@@ -85,7 +88,7 @@ def _best_start(m: pyo.ConcreteModel, inst: Instance) -> StartPlan:
     best = None
     for tiers, fixed_weight in variants:
         ok = _construct(m, inst, tiers, fixed_weight)
-        profit = pyo.value(m.profit, exception=False)
+        profit = value()
         rank = -math.inf if profit is None else profit
         if best is None or (ok, rank) > (best[0], best[1]):
             best = (ok, rank, profit, tiers, fixed_weight)

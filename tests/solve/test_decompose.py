@@ -13,7 +13,7 @@ from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
-from planner.solve.decompose import (NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu,
+from planner.solve.decompose import (NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
                                      lagrangian_dual, plan_from_blocks, split)
 from planner.solve.highs import SolveOptions
 from planner.solve.improve import product_blocks, rows_hold
@@ -62,6 +62,37 @@ def test_the_blocks_come_from_the_matrix(small):
         on_copies = [i for i in range(A.shape[0]) if (A.indices[A.indptr[i]:A.indptr[i + 1]] >= b.n_own).all()]
         assert 1 <= len(on_copies) <= len(inst.segment_ids)  # a segment left one tier by its min_tier may need none
         assert all(b.sf.row_lower[i] == b.sf.row_upper[i] == 1 for i in on_copies)
+
+
+@pytest.mark.parametrize("seed,options", [(3, {}), (8, {"constraints": {"max_supplier_share": {"share": 0.6}, "single_sourcing": {},
+                                                                       "inventory_cover": {"min_periods": 0.5}}})])
+def test_each_block_is_the_matrix_cut_to_its_rows_and_columns(seed, options):
+    """The blocks, cut from the nonzeros sorted once, hold what slicing the whole matrix gives:
+    its rows (then the shared rows over its copies) by its columns (then its copies), its costs
+    and bounds, and its own columns' coefficients in the linking rows."""
+    inst = gen(seed, products=9, segments=3, suppliers=4, periods=6)
+    sf, form, sign, blocks = compiled(inst, options)
+    st = split(form, blocks)
+    A = form.A.tocsr()
+    shared_rows = [i for i in range(A.shape[0]) if set(A.indices[A.indptr[i]:A.indptr[i + 1]]) <= set(st.shared.tolist())]
+    own_rows = {}
+    for b, cols in enumerate(st.block_columns):
+        own_rows[b] = [i for i in range(A.shape[0]) if i not in set(st.link_rows.tolist())
+                       and set(A.indices[A.indptr[i]:A.indptr[i + 1]]) & set(cols.tolist())]
+    for b, (blk, cols) in enumerate(zip(st.blocks, st.block_columns)):
+        copied = st.shared[blk.copies]
+        take = np.concatenate([cols, copied])
+        covered = [i for i in shared_rows if set(A.indices[A.indptr[i]:A.indptr[i + 1]]) <= set(copied.tolist())]
+        rows = own_rows[b] + covered
+        expect = A[rows, :][:, take]
+        assert blk.sf.A.shape == expect.shape
+        assert abs(blk.sf.A - expect).max() == 0
+        assert np.array_equal(blk.sf.row_lower, form.row_lower[rows]) and np.array_equal(blk.sf.row_upper, form.row_upper[rows])
+        assert np.array_equal(blk.sf.col_lower, form.col_lower[take]) and np.array_equal(blk.sf.is_int, form.is_int[take])
+        assert np.array_equal(blk.sf.c[: blk.n_own], form.c[cols]) and not blk.sf.c[blk.n_own:].any()
+        links = A[st.link_rows, :][:, cols]
+        assert np.array_equal(blk.link_rows, np.flatnonzero(np.diff(links.tocsr().indptr) > 0))
+        assert abs(blk.link_A - links[blk.link_rows, :]).max() == 0 if len(blk.link_rows) else blk.link_A.shape == (0, len(cols))
 
 
 def test_a_user_family_across_products_joins_the_linking_rows():
@@ -151,7 +182,7 @@ def test_blocks_on_dask_workers_answer_as_they_do_here(small):
         close()
 
 
-def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound():
+def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound(ballast):
     inst = gen(13, products=8, segments=3, suppliers=4, periods=6)
     best = optimum(inst)
     plan = plan_instance(inst, SolveOptions(time_limit=15, route="decompose", workers=1))
@@ -162,6 +193,17 @@ def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound():
     assert k["lagrangian_iterations"] >= k["lagrangian_mip_iterations"] >= 1
     assert k["block_mip_seconds"] > 0 and k["multiplier_bytes"] > 0 and k["cluster_seconds"] > 0
     assert plan.kpis["best_bound"] >= best - 1e-6 * abs(best) >= plan.kpis["profit"] - 2e-6 * abs(best)
+    # the worker's own peak: a process that imports numpy, HiGHS and Dask, far below what this
+    # process held when it started the worker (the ballast below makes sure of that)
+    assert 50 < k["worker_peak_mb"] < peak_memory_mb() - 500
+
+
+@pytest.fixture(scope="module")
+def ballast():
+    """800 MB this process holds while the route starts its worker."""
+    held = np.ones(100_000_000)
+    yield held
+    del held
 
 
 def test_the_route_fans_out_over_the_cluster_at_a_scheduler_address():
