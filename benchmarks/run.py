@@ -6,7 +6,8 @@
     python -m benchmarks.run --write          # also rewrite benchmarks/RESULTS.md
 
 Instances are fixed seeded generator instances (13 weeks, 4 segments, 10
-suppliers, 3 tiers): S = 50 products, M = 200, L = 1,000, XL = 5,000.
+suppliers, 3 tiers): S = 50 products, M = 200, L = 1,000, XL = 5,000; XXL = 20,000 with 20
+suppliers, only when asked for (``--sizes XXL``).
 
 - **monolithic**: ``planner.jobs.pipeline.plan_instance`` with the whole model handed to HiGHS
   — Pyomo model from ``models/``, construction heuristic, hand-off through Pyomo's
@@ -49,7 +50,9 @@ from planner.contract.validation import validate
 from planner.jobs.pipeline import plan_instance
 from planner.solve.highs import SolveOptions
 
-SIZES = {"S": 50, "M": 200, "L": 1000, "XL": 5000}
+SIZES = {"S": 50, "M": 200, "L": 1000, "XL": 5000, "XXL": 20000}
+SUPPLIERS = {"XXL": 20}  # suppliers of a size (10 otherwise)
+DEFAULT_SIZES = ["S", "M", "L", "XL"]  # XXL only when asked for: 15 minutes a route
 #: The planner's routes: SolveOptions for each.
 ROUTES = {
     "monolithic": {"route": "monolithic"},
@@ -59,14 +62,14 @@ ROUTES = {
 DECOMPOSITION = ("decomposition_blocks", "linking_rows", "decomposition_workers", "lagrangian_iterations", "lagrangian_mip_iterations",
                  "block_mip_seconds", "block_lp_seconds", "multiplier_bytes", "calls_per_iteration", "cluster_seconds",
                  "worker_peak_mb")
-LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0}
+LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0, "XXL": 900.0}
 HERE = Path(__file__).resolve().parent
 
 
 def _instance_dir(size: str, root: Path) -> Path:
     path = root / f"bench-{size}"
     if not (path / "demand.csv").exists():
-        write_instance(generate(products=SIZES[size], segments=4, suppliers=10, periods=13, seed=2026), path)
+        write_instance(generate(products=SIZES[size], segments=4, suppliers=SUPPLIERS.get(size, 10), periods=13, seed=2026), path)
     return path
 
 
@@ -177,7 +180,7 @@ def _fmt(v, money=False) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    ap.add_argument("--sizes", nargs="+", default=DEFAULT_SIZES, choices=list(SIZES))
     ap.add_argument("--time-limit", type=float, default=None, help="override the per-size limits (seconds)")
     ap.add_argument("--routes", nargs="+", default=[*ROUTES, "plain"], choices=[*ROUTES, "plain"])
     ap.add_argument("--write", action="store_true", help="rewrite benchmarks/RESULTS.md with this run")

@@ -18,6 +18,7 @@ decisions), and the values are written back into the model (:func:`_outcome`).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import enum
 import logging
@@ -113,6 +114,7 @@ class SolveResult:
     #: The objective HiGHS optimised (its arrays), evaluated at the model's variables as they are
     #: now: after a family's tidy, it says what the plan returned earns by the solver's own sums.
     objective_of: Callable[[], float] | None = None
+    start_profit: float | None = None  # the heuristic's plan's profit, when solve_model ran one
     #: The decomposed route's figures (blocks, workers, passes, seconds per block, bytes sent):
     #: the plan's decomposition KPIs; empty for the monolithic route.
     decomposition: dict[str, float] = field(default_factory=dict)
@@ -124,27 +126,42 @@ def _gap(obj: float | None, bound: float | None) -> float | None:
     return abs(bound - obj) / max(abs(obj), 1e-9) if abs(bound - obj) > 1e-9 else 0.0
 
 
-def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None, compiled: tuple | None = None,
-                compile_seconds: float = 0.0) -> SolveResult:
+def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
+                heuristic: Callable[[Callable[[], float | None]], float | None] | None = None) -> SolveResult:
     """Solve ``m`` with HiGHS; load the plan into the Pyomo variables when there is one.
 
-    ``compiled``: what ``compile_model(m)`` gave, if the caller compiled ``m`` already (to value
-    its heuristic plans by the compiled costs), and the ``compile_seconds`` that took, counted in
-    the hand-off."""
+    ``heuristic`` sets a plan as the variables' values and returns its profit; it is given the
+    model's objective at the variables' values, by the compiled costs (``objective_at_values``).
+    It runs once the model is compiled, and on the decomposed route while the blocks are split
+    and sent to the workers."""
     options = options or SolveOptions()
     if options.route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, not {options.route!r}")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sf, standard, sign, h, large, decomposing = _setup(m, options, compiled)
-    timings["handoff"] = time.perf_counter() - t0 + compile_seconds
-    own = _start_plan(standard, sf.columns, options, timings)
+    sf, standard, sign, h, large, decomposing = _setup(m, options)
+    timings["handoff"] = time.perf_counter() - t0
+    blocks = _Blocks(standard, sf.columns, options) if decomposing else None
+    try:
+        start_profit = None
+        if heuristic is not None:
+            ts = time.perf_counter()
+            start_profit = heuristic(objective_at_values(sf.columns, standard, sign))
+            timings["start"] = time.perf_counter() - ts
+        own = _start_plan(standard, sf.columns, options, timings)
+    except BaseException:
+        if blocks is not None:
+            blocks.discard()
+        raise
     options = _within_deadline(options, standard, timings)
     if decomposing:
-        return _decomposed(m, sf, standard, sign, own, options, timings)
-    search = _Search(h, standard, sign, options, large, own, timings)
-    search.run(sf.columns)
-    return _outcome(m, sf, standard, sign, h, search, options, timings)
+        result = _decomposed(m, sf, standard, sign, own, options, timings, blocks)
+    else:
+        search = _Search(h, standard, sign, options, large, own, timings)
+        search.run(sf.columns)
+        result = _outcome(m, sf, standard, sign, h, search, options, timings)
+    result.start_profit = start_profit
+    return result
 
 
 ROUTES = ("auto", "monolithic", "decompose")
@@ -342,37 +359,66 @@ class _Search:
         search.join()
 
 
-def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, own, options: SolveOptions, timings: dict) -> SolveResult:
+class _Blocks:
+    """The decomposed route's blocks and the pool that solves them, made in a thread of their own
+    from the moment the model is compiled: splitting it and starting a local cluster take seconds
+    on large models (README, "The decomposed route"), and the heuristic's plan needs that long."""
+
+    def __init__(self, standard: StandardForm, cols, options: SolveOptions):
+        self.timings: dict[str, float] = {}
+        self._ready = concurrent.futures.Future()
+        threading.Thread(target=self._make, args=(standard, cols, options), name="planner-blocks", daemon=True).start()
+
+    def _make(self, standard: StandardForm, cols, options: SolveOptions) -> None:
+        try:
+            ts = time.perf_counter()
+            block_of = [options.blocks(v) for v in cols]
+            st = split(standard, block_of)
+            self.timings["split"] = time.perf_counter() - ts
+            tc = time.perf_counter()
+            if options.workers == 0 and not options.dask_scheduler:
+                pool, close, workers = Pool(groups_of(st.blocks, 1), len(st.link_rows)), (lambda: None), 0
+            else:
+                pool, close = dask_pool(st.blocks, len(st.link_rows), options.dask_scheduler, max(1, options.workers))
+                workers = len(pool.members)
+            self.timings["cluster"] = time.perf_counter() - tc
+            self._ready.set_result((st, block_of, pool, close, workers))
+        except BaseException as exc:  # handed to whoever waits for the blocks
+            self._ready.set_exception(exc)
+
+    def get(self):
+        """(structure, each column's block, pool, its closer, workers): raises what making them raised."""
+        return self._ready.result()
+
+    def discard(self) -> None:
+        """Wait for the blocks and let their pool go (the run ended before it used them)."""
+        with contextlib.suppress(BaseException):
+            self.get()[3]()
+
+
+def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, own, options: SolveOptions, timings: dict,
+                blocks: _Blocks) -> SolveResult:
     """The decomposed route: the Lagrangian bound from the blocks (``decompose``), in a thread of
     its own with the blocks on Dask workers, while this thread improves the heuristic plan by
     fix-and-optimise; the plan is then polished and loaded like any other. A model that does
-    not split, or a run without a heuristic plan to improve, goes the monolithic way instead,
-    and the result says why."""
+    not split goes the monolithic way instead, and the result says why."""
     size = {"rows": standard.A.shape[0], "columns": len(sf.columns), "binaries": int(standard.is_int.sum()), "nonzeros": int(standard.A.nnz)}
-    ts = time.perf_counter()
-    block_of = [options.blocks(v) for v in sf.columns]
+    tw = time.perf_counter()
     try:
-        st = split(standard, block_of)
+        st, block_of, pool, close, workers = blocks.get()
     except NotDecomposable as exc:
         log.warning("not decomposed: %s; solving the whole model", exc)
         # (the whole model is compiled again: a fallback's cost, paid only where the route cannot go)
         result = solve_model(m, replace(options, route="monolithic"))
         result.message = "; ".join(x for x in (f"not decomposed: {exc}", result.message) if x)
         return result
-    timings["split"] = time.perf_counter() - ts
+    waited = time.perf_counter() - tw  # what splitting and starting the cluster took beyond the heuristic
+    timings.update(blocks.timings, blocks_waited=waited)
     t1 = time.perf_counter()
     limit = None
     if options.time_limit is not None:
-        limit = max(options.time_limit - min(2.0 * timings.get("start_lp", 0.0), 0.2 * options.time_limit) - timings["split"], 0.0)
-    tc = time.perf_counter()
-    if options.workers == 0 and not options.dask_scheduler:
-        pool, close = Pool(groups_of(st.blocks, 1), len(st.link_rows)), (lambda: None)
-        workers = 0
-    else:
-        pool, close = dask_pool(st.blocks, len(st.link_rows), options.dask_scheduler, max(1, options.workers))
-        workers = len(pool.members)
-    timings["cluster"] = time.perf_counter() - tc
-    budget = np.inf if limit is None else max(limit - timings["cluster"], 0.0)
+        limit = max(options.time_limit - min(2.0 * timings.get("start_lp", 0.0), 0.2 * options.time_limit) - waited, 0.0)
+    budget = np.inf if limit is None else limit
     state = {"plan": own[1] if own is not None else np.inf, "bound": -np.inf, "last_report": 0.0}
     lock = threading.Lock()
     user_stop = options.should_stop

@@ -15,7 +15,8 @@ from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
 from planner.solve.decompose import (NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
                                      lagrangian_dual, plan_from_blocks, split)
-from planner.solve.highs import SolveOptions
+from planner.solve.highs import SolveOptions, solve_model
+from planner.solve.start import construct_start
 from planner.solve.improve import product_blocks, rows_hold
 from planner.solve.standard_form import compile_model
 from tests.conftest import DATA, ROOT, instance_of
@@ -196,6 +197,24 @@ def test_the_route_on_a_dask_cluster_gives_a_verified_plan_and_a_bound(ballast):
     # the worker's own peak: a process that imports numpy, HiGHS and Dask, far below what this
     # process held when it started the worker (the ballast below makes sure of that)
     assert 50 < k["worker_peak_mb"] < peak_memory_mb() - 500
+
+
+def test_the_blocks_go_to_the_workers_while_the_heuristic_runs():
+    """Splitting the model and starting the local cluster happen beside the heuristic: the solve
+    waits only for what is left of them when the heuristic is done."""
+    inst = gen(14, products=8, segments=3, suppliers=4, periods=6)
+    m = build_model(inst, select())
+
+    def slow_heuristic(value):
+        time.sleep(6.0)
+        return construct_start(m, inst, value).profit
+
+    result = solve_model(m, SolveOptions(time_limit=5, route="decompose", workers=1, blocks=product_blocks(inst)), heuristic=slow_heuristic)
+    t = result.timings
+    assert result.status.has_plan and result.decomposition["decomposition_workers"] == 1
+    assert t["cluster"] > 0.5  # a local cluster's start: seconds, more than what was left to wait for
+    assert t["blocks_waited"] <= max(0.0, t["split"] + t["cluster"] - t["start"]) + 0.5
+    assert result.start_profit is not None
 
 
 @pytest.fixture(scope="module")
