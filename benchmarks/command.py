@@ -25,14 +25,14 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine
-from benchmarks.run import LIMITS, SIZES, SUPPLIERS, _instance_dir
+from benchmarks.run import LIMITS, SIZES, SUPPLIERS, instance_dir
 
 HERE = Path(__file__).resolve().parent
 PHASES = ("build_seconds", "start_seconds", "handoff_seconds", "solve_seconds", "polish_seconds", "extract_seconds", "verify_seconds")
 
 
 def run(size: str, root: Path, limit: float) -> dict:
-    path = _instance_dir(size, root)
+    path = instance_dir(size, root)
     out = root / f"out-{size}"
     planner = Path(sys.executable).with_name("planner")
     t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="planner-command-"))
     results = []
     for size in args.sizes:
-        _instance_dir(size, root)  # written before the command starts: not part of its time
+        instance_dir(size, root)  # written before the command starts: not part of its time
         limit = args.time_limit or LIMITS[size]
         print(f"== {size}: planner solve --time-limit {limit:g}", flush=True)
         r = run(size, root, limit)

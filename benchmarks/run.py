@@ -66,7 +66,7 @@ LIMITS = {"S": 60.0, "M": 60.0, "L": 60.0, "XL": 300.0, "XXL": 900.0}
 HERE = Path(__file__).resolve().parent
 
 
-def _instance_dir(size: str, root: Path) -> Path:
+def instance_dir(size: str, root: Path) -> Path:
     path = root / f"bench-{size}"
     if not (path / "demand.csv").exists():
         write_instance(generate(products=SIZES[size], segments=4, suppliers=SUPPLIERS.get(size, 10), periods=13, seed=2026), path)
@@ -164,7 +164,7 @@ def cap_table(rows: list[dict]) -> list[str]:
 
 
 def child(size: str, route: str, root: str, limit: float) -> None:
-    path = _instance_dir(size, Path(root))
+    path = instance_dir(size, Path(root))
     out = run_planner(path, limit, route) if route in ROUTES else run_plain(path, limit)
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(out, default=str))
@@ -198,7 +198,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="planner-bench-"))
     results: dict[tuple[str, str], dict] = {}
     for size in args.sizes:
-        _instance_dir(size, root)  # written once, before the runs, so that no run's wall time holds it
+        instance_dir(size, root)  # written once, before the runs, so that no run's wall time holds it
         for route in args.routes:
             limit = args.time_limit or LIMITS[size]
             print(f"== {size} ({SIZES[size]} products), {route} route, time limit {limit:g}s", flush=True)
