@@ -261,7 +261,7 @@ def table(results, args, cap: list[dict] | None = None, round_trip: float | None
         "## Planner routes",
         "",
         "monolithic: the whole model to HiGHS, beside fix-and-optimise; decomposed: the Lagrangian bound from the blocks on a local Dask cluster of 1 (or 2: -2w) worker processes, beside fix-and-optimise. "
-        "Wall: the whole run in its process (reading the files to the verified plan). Peak MB: the solving process (the largest Dask worker's in brackets).",
+        "Wall: the whole run in its process (reading the files to the verified plan). Peak MB: the solving process (the largest Dask worker's own in brackets, `worker_peak_mb`).",
         "",
         "| size | route | rows / columns / binaries | load+validate s | build s | heuristic s | hand-off s | solve s | extract s | verify s | wall s | profit @10 s (gap) | profit @60 s (gap) | profit at end (gap) | status | peak MB |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
