@@ -33,8 +33,8 @@ def test_each_inconsistency_is_named_with_its_numbers():
 def tampered(monkeypatch, objective_shift=0.0, bound_shift=0.0):
     real = pipeline.solve_model
 
-    def solve(m, options):
-        result = real(m, options)
+    def solve(m, options, **kw):
+        result = real(m, options, **kw)
         honest = result.objective_of
         result.objective_of = lambda: honest() + objective_shift
         result.bound = result.bound + bound_shift
