@@ -2,8 +2,8 @@
 --time-limit T --out DIR``, from the start of the process to its exit, plan, report and workbook
 written.
 
-    python -m benchmarks.command                    # L at 60 s, XL at 300 s
-    python -m benchmarks.command --sizes XXL        # 20,000 products, 20 suppliers, 900 s
+    python -m benchmarks.command                    # L and XL, each at its limit in benchmarks.run.LIMITS
+    python -m benchmarks.command --sizes XXL        # the largest size (benchmarks.run.SIZES, SUPPLIERS)
     python -m benchmarks.command --write            # also rewrite benchmarks/COMMAND.md
 
 The instances are ``benchmarks.run``'s (same seed, same sizes); the route is the command's

@@ -147,8 +147,6 @@ def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1)
     row_block = np.where(block_row, hi, -1)
 
     link_rows = np.flatnonzero(linking)
-    link_index = np.full(n_rows, -1, dtype=np.int64)
-    link_index[link_rows] = np.arange(len(link_rows))
     A_link = A[link_rows, :].tocsc()
     A_shared_rows = A[np.flatnonzero(shared_only), :].tocsc()[:, shared].tocsr()
     shared_rows = np.flatnonzero(shared_only)
@@ -162,7 +160,7 @@ def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1)
 
     # Each block's matrix is cut from the nonzeros sorted by block once, not by slicing the whole
     # matrix per block: scipy's column slicing of a CSR costs a pass over all the model's columns,
-    # 5,000 times at XL (27 s; benchmarks/RESULTS.md).
+    # once per block, so the old split grew with blocks times columns.
     col_pos = np.zeros(n_cols, dtype=np.int64)  # a block column's position among its block's
     for cols in block_columns:
         col_pos[cols] = np.arange(len(cols))

@@ -125,8 +125,7 @@ def compile_model(m: pyo.ConcreteModel):
 
 def objective_at_values(cols, form: StandardForm, sign: float) -> Callable[[], float | None]:
     """The model's objective at its variables' current values, from the compiled costs: a dot
-    product where evaluating the objective's expression walks its whole tree (about 1 s a time
-    on 1,000 products). None while a variable with a cost has no value. ``cols`` and the costs
+    product where evaluating the objective's expression walks its whole tree every time. None while a variable with a cost has no value. ``cols`` and the costs
     are kept, not the matrix."""
     c, offset = form.c, form.offset
     costed = np.flatnonzero(c)
