@@ -21,6 +21,7 @@ from scipy.special import ndtr
 from pyomo.common.gc_manager import PauseGC
 
 from models import tidy_solution
+from models.values import value
 from planner.contract.instance import Instance
 from planner.contract.outputs import PLAN_TABLES
 
@@ -76,7 +77,8 @@ def _fill(spec, df: pd.DataFrame) -> pd.DataFrame:
 def plan_kpis(m: pyo.ConcreteModel, inst: Instance, tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     """Profit and its terms (from the model's expressions) and the service figures of the plan."""
     kpis: dict[str, float] = {}
-    terms = {name: float(pyo.value(expr)) for name, (_, expr) in m.profit_terms.items()}
+    # (a term with an unset variable goes to Pyomo's evaluator, which says which)
+    terms = {name: float(x if (x := value(expr)) is not None else pyo.value(expr)) for name, (_, expr) in m.profit_terms.items()}
     kpis["profit"] = sum(m.profit_terms[n][0] * v for n, v in terms.items())
     kpis.update(terms)
     kpis.update(plan_figures(inst, tables, frozen_periods=int(getattr(m, "frozen_periods", 0))))
