@@ -87,6 +87,11 @@ class SolveOptions:
     # then gets at most what is left once the work after it (AFTER_SEARCH) is set aside.
     deadline: float | None = None
     decompose_min_binaries: int = 100_000
+    # "auto" also decomposes a large run (from ``improve_min_binaries``) whose search would get
+    # fewer seconds than this per nonzero of the model: HiGHS would not finish its presolve and
+    # root LP on the whole model in that time, and would prove no bound (measured: README,
+    # "The decomposed route").
+    decompose_below_seconds_per_nonzero: float = 6e-5
     dask_scheduler: str | None = None  # a Dask cluster's address for the blocks; None: a local cluster
     workers: int = 1  # worker processes of that local cluster
 
@@ -141,27 +146,41 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
     t0 = time.perf_counter()
     sf, standard, sign, h, large, decomposing = _setup(m, options)
     timings["handoff"] = time.perf_counter() - t0
-    blocks = _Blocks(standard, sf.columns, options) if decomposing else None
-    try:
-        start_profit = None
-        if heuristic is not None:
-            ts = time.perf_counter()
-            start_profit = heuristic(objective_at_values(sf.columns, standard, sign))
-            timings["start"] = time.perf_counter() - ts
-        own = _start_plan(standard, sf.columns, options, timings)
-    except BaseException:
-        if blocks is not None:
-            blocks.discard()
-        raise
-    options = _within_deadline(options, standard, timings)
     if decomposing:
-        result = _decomposed(m, sf, standard, sign, own, options, timings, blocks)
+        blocks = _Blocks(standard, sf.columns, options)
+        try:
+            start_profit, own = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
+        except BaseException:
+            blocks.discard()
+            raise
+        result = _decomposed(m, sf, standard, sign, own, _within_deadline(options, standard, timings), timings, blocks)
     else:
-        search = _Search(h, standard, sign, options, large, own, timings)
-        search.run(sf.columns)
+        # HiGHS starts on the whole model at once (its presolve and root LP take tens of seconds
+        # on large runs); the heuristic's plan, which HiGHS is not given (see _start_plan), is
+        # made beside it and then improved by fix-and-optimise
+        options = _within_deadline(options, standard, timings)
+        search = _Search(h, standard, sign, options, large, timings, start_coming=heuristic is not None and options.start)
+        search.start()
+        try:
+            start_profit, own = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
+        except BaseException:
+            search.abandon()
+            raise
+        search.finish(sf.columns, own)
         result = _outcome(m, sf, standard, sign, h, search, options, timings)
     result.start_profit = start_profit
     return result
+
+
+def _heuristic_plan(heuristic, sf, standard: StandardForm, sign: float, options: SolveOptions,
+                    timings: dict) -> tuple[float | None, tuple[np.ndarray, float] | None]:
+    """(the heuristic's profit, its plan completed by the LP as (x, HiGHS objective)), None where there is none."""
+    start_profit = None
+    if heuristic is not None:
+        ts = time.perf_counter()
+        start_profit = heuristic(objective_at_values(sf.columns, standard, sign))
+        timings["start"] = time.perf_counter() - ts
+    return start_profit, _start_plan(standard, sf.columns, options, timings)
 
 
 ROUTES = ("auto", "monolithic", "decompose")
@@ -184,13 +203,21 @@ def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dic
     return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
 
 
+def _too_short(options: SolveOptions, standard: StandardForm) -> bool:
+    """A large run whose search (the time limit, or what the deadline leaves of it) is too short
+    for HiGHS to finish its root LP on the whole model."""
+    budget = _within_deadline(options, standard, {}).time_limit
+    return (budget is not None and int(standard.is_int.sum()) >= options.improve_min_binaries
+            and budget < options.decompose_below_seconds_per_nonzero * standard.A.nnz)
+
+
 def _setup(m: pyo.ConcreteModel, options: SolveOptions, compiled: tuple | None = None):
     """Compile the model (unless ``compiled``) and, unless the run is decomposed, hand it to a
     HiGHS set up with the run's options."""
     sf, standard, sign = compiled or compile_model(m)  # HiGHS minimises; the model's objective is sign * HiGHS's
     binaries = int(standard.is_int.sum())
     decomposing = options.blocks is not None and binaries > 0 and (
-        options.route == "decompose" or (options.route == "auto" and binaries >= options.decompose_min_binaries))
+        options.route == "decompose" or (options.route == "auto" and (binaries >= options.decompose_min_binaries or _too_short(options, standard))))
     h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
@@ -228,38 +255,29 @@ def _start_plan(standard: StandardForm, cols, options: SolveOptions, timings: di
 
 
 class _Search:
-    """HiGHS's search, with progress reports, cancel and the time limit; on large models
-    fix-and-optimise improves the heuristic plan beside it."""
+    """HiGHS's search, with progress reports, cancel and the time limit. It starts before the
+    heuristic's plan is made (``start``), and on large models fix-and-optimise improves that plan
+    beside it (``finish``)."""
 
     def __init__(self, h: highspy.Highs, standard: StandardForm, sign: float, options: SolveOptions, large: bool,
-                 own: tuple[np.ndarray, float] | None, timings: dict):
+                 timings: dict, start_coming: bool):
         self.h, self.standard, self.sign, self.options, self.timings = h, standard, sign, options, timings
-        self.own = own  # (x, HiGHS objective) of the best plan found outside HiGHS
+        self.own: tuple[np.ndarray, float] | None = None  # (x, HiGHS objective) of the best plan found outside HiGHS
         self.source = "heuristic"
-        # The time limit covers the search and the polish LP after it (the same LP as the
-        # start's, so its time is known): the search gets what is left of it.
-        self.search_limit = self.highs_limit = None
-        if options.time_limit is not None:
-            reserve = min(2.0 * timings.get("start_lp", 0.0), 0.2 * options.time_limit)
-            self.search_limit = self.highs_limit = max(options.time_limit - reserve, 0.0)
         self.improving = (
-            own is not None and options.improve and options.blocks is not None and large
-            and (self.search_limit is None or self.search_limit > 1.0)
+            start_coming and options.improve and options.blocks is not None and large
+            and (options.time_limit is None or options.time_limit > 1.0)
         )
-        if self.improving and self.search_limit is not None:
-            # HiGHS can be seconds late to look at the clock inside a round of root cuts on a
-            # large model (README, "How a run is solved", item 5): it is asked to stop earlier,
-            # and fix-and-optimise goes on to the end.
-            self.highs_limit = self.search_limit - min(0.1 * self.search_limit, 6.0)
+        self._limit(reserve=0.0)
         if self.highs_limit is not None:
-            h.setOptionValue("time_limit", float(self.highs_limit))
+            h.setOptionValue("time_limit", float(self.highs_limit))  # lowered for the callback once the start's LP is timed
         # HiGHS keeps one pool of worker threads per process, sized by the first MIP that runs
         # (a later run asking for another size fails): a run that sets its threads makes the
         # pool again, and the next run after it gets a pool of the default size. Making it
-        # again is safe: no other HiGHS runs in this process meanwhile (the service solves each
-        # run in a process of its own; fix-and-optimise's sub-MIPs start after this). Beside
-        # fix-and-optimise HiGHS gets one thread, fix-and-optimise the other core (measured:
-        # README, "How a run is solved", item 3).
+        # again is safe: it is done before the run's search starts, the run's other HiGHS
+        # instances (the start's LP, fix-and-optimise's sub-MIPs) start after it, and the service
+        # solves each run in a process of its own. Beside fix-and-optimise HiGHS gets one
+        # thread, fix-and-optimise the other core (measured: README, "How a run is solved", item 3).
         self.threads = options.threads or _highs_options(options, large).get("threads") or (1 if self.improving else None)
         if self.threads:
             h.setOptionValue("threads", int(self.threads))
@@ -267,9 +285,24 @@ class _Search:
         self._last_report = 0.0
         self.first_plan: float | None = None
         self.searching = True  # the callbacks only act on the MIP search, not on the LPs after it
-        self.best_own = own[1] if own is not None else np.inf  # shared with the progress report
+        self._abandoned = False
+        self.best_own = np.inf  # shared with the progress report
         self.highs_best = [np.inf, -np.inf]  # HiGHS's primal and dual bound, as last seen
         self._lock = threading.Lock()  # progress comes from HiGHS's thread and from fix-and-optimise's
+        self._thread: threading.Thread | None = None
+        self.t1 = 0.0
+
+    def _limit(self, reserve: float) -> None:
+        """The time limit covers the search and the polish LP after it (``reserve``: the same LP as
+        the start's, so its time is known once the start is made): the search gets what is left."""
+        self.search_limit = self.highs_limit = None
+        if self.options.time_limit is not None:
+            self.search_limit = self.highs_limit = max(self.options.time_limit - reserve, 0.0)
+            if self.improving:
+                # HiGHS can be seconds late to look at the clock inside a round of root cuts on a
+                # large model (README, "How a run is solved", item 5): it is asked to stop earlier,
+                # and fix-and-optimise goes on to the end.
+                self.highs_limit = self.search_limit - min(0.1 * self.search_limit, 6.0)
 
     def report(self, now: float, elapsed: float) -> None:
         if self.options.progress is None:
@@ -286,7 +319,7 @@ class _Search:
     def _on_interrupt(self, e) -> None:
         if not self.searching:
             return
-        if self.options.should_stop is not None and self.options.should_stop():
+        if self._abandoned or (self.options.should_stop is not None and self.options.should_stop()):
             e.interrupt()
         # HiGHS checks its own time limit only between rounds of root cuts (seconds apart on
         # large models); the interrupt callback stops it on time.
@@ -300,33 +333,52 @@ class _Search:
         if self.first_plan is None:
             self.first_plan = e.data_out.running_time
 
-    def run(self, cols: list) -> None:
-        h, options = self.h, self.options
-        if options.progress is not None or options.should_stop is not None or options.time_limit is not None:
-            h.cbMipInterrupt.subscribe(self._on_interrupt)
-            h.cbSimplexInterrupt.subscribe(self._on_interrupt)
+    def start(self) -> None:
+        """HiGHS searches in a thread of its own (it releases the GIL)."""
+        h = self.h
+        h.cbMipInterrupt.subscribe(self._on_interrupt)
+        h.cbSimplexInterrupt.subscribe(self._on_interrupt)
         if self.standard.is_int.any():
             h.cbMipImprovingSolution.subscribe(self._on_solution)
-        t1 = time.perf_counter()
-        if self.improving:
-            self._search_beside_improve(cols, t1)
-        else:
-            h.run()
+        self.t1 = time.perf_counter()
+        self._thread = threading.Thread(target=h.run, name="highs-search", daemon=True)
+        self._thread.start()
+
+    def finish(self, cols: list, own: tuple[np.ndarray, float] | None) -> None:
+        """With the heuristic's plan (None: there is none), the rest of the search: on large runs
+        fix-and-optimise improves the plan while HiGHS goes on; then HiGHS's end."""
+        if own is not None:
+            self.own, self.best_own = own, own[1]
+            self._limit(reserve=min(2.0 * self.timings.get("start_lp", 0.0), 0.2 * self.options.time_limit)
+                        if self.options.time_limit is not None else 0.0)
+        left = np.inf if self.search_limit is None else self.search_limit - (time.perf_counter() - self.t1)
+        if own is not None and self.improving and left > 1.0:
+            self._improve_beside(cols)
+        self._end()
+
+    def abandon(self) -> None:
+        """Stop HiGHS and wait for it (making the heuristic's plan failed)."""
+        self._abandoned = True
+        self._end()
+
+    def _end(self) -> None:
+        assert self._thread is not None
+        self._thread.join()
         if self.threads:
             highspy.Highs.resetGlobalScheduler(True)
-        self.timings["solve"] = time.perf_counter() - t1
+        self.timings["solve"] = time.perf_counter() - self.t1
         self.searching = False
+        h = self.h
         for cb in (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbMipImprovingSolution):
             if cb.callbacks:
                 cb.clear()  # an interrupt flag set during the search must not stop the LPs after it
         if self.first_plan is not None:
             self.timings["first_plan"] = self.first_plan
 
-    def _search_beside_improve(self, cols: list, t1: float) -> None:
-        """HiGHS searches (and proves a bound) in a thread of its own — it releases the GIL —
-        while this thread improves the heuristic plan block by block."""
-        search = threading.Thread(target=self.h.run, name="highs-search", daemon=True)
-        search.start()
+    def _improve_beside(self, cols: list) -> None:
+        """Fix-and-optimise improves the heuristic plan block by block while HiGHS searches."""
+        assert self.own is not None and self._thread is not None
+        search, t1 = self._thread, self.t1
         block_of = [self.options.blocks(v) for v in cols]
         budget = np.inf if self.search_limit is None else self.search_limit - (time.perf_counter() - t1)
         user_stop = self.options.should_stop
@@ -356,7 +408,6 @@ class _Search:
             self.timings["improve_blocks_refused"] = float(fo.blocks_refused)
             if fo.objective < self.own[1] - 1e-9 * max(1.0, abs(self.own[1])):
                 self.own, self.source = (fo.x, fo.objective), "fix_and_optimise"
-        search.join()
 
 
 class _Blocks:
@@ -523,6 +574,9 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
                f"({integer} with the blocks as MIPs), plan from {first} and fix-and-optimise; stopped by {stopped_by}")
     if "error" in dual:
         message += f"; the bound failed: {dual['error']}"
+    if options.route == "auto" and size["binaries"] < options.decompose_min_binaries and options.time_limit is not None:
+        message = (f"{options.time_limit:.0f} s of search is too short for HiGHS's root LP on the whole model "
+                   f"({size['nonzeros']:,} nonzeros), so it was decomposed; " + message)
     result = SolveResult(status=status, objective=objective, bound=bound, gap=gap, message=message, timings=timings, size=size,
                          highs_status=stopped_by, plan_source=source, start_plan=not from_blocks)
     passes = max(1, iterations)

@@ -337,3 +337,21 @@ def test_a_plan_from_the_blocks_repairs_the_rows_they_break_together():
     assert np.all(x >= form.col_lower - 1e-9) and np.all(x <= form.col_upper + 1e-9)
     assert np.allclose(x[form.is_int], np.rint(x[form.is_int]))
     assert obj == pytest.approx(float(form.c @ x + form.offset), rel=1e-9)
+
+
+def test_auto_decomposes_a_large_run_whose_search_is_too_short_for_the_root_lp():
+    """``auto`` keeps a run below ``decompose_min_binaries`` on the whole model unless its search
+    would get fewer seconds per nonzero than HiGHS needs for its root LP; ``monolithic`` never
+    decomposes."""
+    inst = gen(14, products=20, segments=3, suppliers=4, periods=8)
+    base = dict(blocks=product_blocks(inst), improve_min_binaries=1, workers=0, mip_gap=0.05)
+    short = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **base))
+    assert "too short for HiGHS's root LP" in short.messages[0] and "decomposed into 20 blocks" in short.messages[0]
+    assert short.status in ("optimal", "feasible") and short.kpis["decomposition_blocks"] == 20
+    roomy = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1e-9, **base))
+    assert "decomposition_blocks" not in roomy.kpis or roomy.kpis["decomposition_blocks"] is None
+    assert roomy.status in ("optimal", "feasible") and "decomposed" not in " ".join(roomy.messages)
+    pinned = plan_instance(inst, SolveOptions(time_limit=5, route="monolithic", decompose_below_seconds_per_nonzero=1.0, **base))
+    assert "decomposed" not in " ".join(pinned.messages)
+    small = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **{**base, "improve_min_binaries": 10**9}))
+    assert "decomposed" not in " ".join(small.messages)

@@ -181,3 +181,40 @@ def test_a_block_plan_whose_rounded_integers_break_a_row_is_refused():
     assert rows_hold(np.array([5e-7, 100.0 + 1e-5]), lower, upper)  # within HiGHS's tolerances
     assert not rows_hold(np.array([0.01, 50.0]), lower, upper)  # x = 1e4 x 1e-6 with y rounded to 0
     assert not rows_hold(np.array([0.0, -0.01]), lower, upper)
+
+
+def test_highs_searches_while_the_heuristic_makes_its_plan():
+    """The monolithic route starts HiGHS on the whole model before the heuristic: HiGHS's progress
+    arrives while the heuristic is still at work, and the heuristic's plan still takes part."""
+    inst = gen(12, products=60, segments=4, suppliers=6, periods=10)
+    m = build_model(inst, select())
+    during = threading.Event()
+    in_heuristic = threading.Event()
+
+    def progress(p):
+        if in_heuristic.is_set() and p.elapsed > 0:
+            during.set()
+
+    def waiting_heuristic(value):
+        in_heuristic.set()
+        during.wait(timeout=20.0)  # sequential, no report could come: the wait runs out
+        in_heuristic.clear()
+        return construct_start(m, inst, value).profit
+
+    opts = SolveOptions(time_limit=30, mip_gap=0, route="monolithic", progress=progress, progress_interval=0.0, blocks=product_blocks(inst))
+    result = highs.solve_model(m, opts, heuristic=waiting_heuristic)
+    assert during.is_set()
+    assert result.status.has_plan and result.start_profit is not None and result.start_plan
+
+
+def test_a_heuristic_that_fails_stops_the_search_it_started():
+    inst = gen(12, products=60, segments=4, suppliers=6, periods=10)
+    m = build_model(inst, select())
+
+    def failing(value):
+        time.sleep(0.5)
+        raise RuntimeError("no plan today")
+
+    with pytest.raises(RuntimeError, match="no plan today"):
+        highs.solve_model(m, SolveOptions(time_limit=60, mip_gap=0, route="monolithic"), heuristic=failing)
+    assert not any(t.name == "highs-search" and t.is_alive() for t in threading.enumerate())
