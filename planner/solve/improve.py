@@ -43,7 +43,7 @@ import highspy
 import numpy as np
 
 from planner.contract.instance import Instance
-from planner.solve.standard_form import StandardForm, limit_block, new_highs
+from planner.solve.standard_form import StandardForm, limit_block, new_highs, rows_hold
 
 
 def product_blocks(inst: Instance) -> Callable[[Any], Hashable | None]:
@@ -201,19 +201,6 @@ def improve(
             break
     res.x, res.objective = x, obj
     return res
-
-
-#: Slack a row may have after a block plan's integers are rounded, per unit of its bound. HiGHS
-#: takes an integer within 1e-6 of a whole number as whole: an order indicator of 1e-6 with an
-#: order of M x 1e-6 units passes its search but, rounded to 0, leaves an order without its
-#: order cost — a plan the verifier rejects. Such block plans are refused.
-ROW_SLACK = 1e-6
-
-
-def rows_hold(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
-    """Every row within its bounds, up to ROW_SLACK x (1 + |bound|)."""
-    # an infinite bound stays infinite with its slack, and never binds
-    return bool(np.all(activity >= lower - ROW_SLACK * (1 + np.abs(lower))) and np.all(activity <= upper + ROW_SLACK * (1 + np.abs(upper))))
 
 
 def _solve_block(h: highspy.Highs, sf: StandardForm, A, act: np.ndarray, x: np.ndarray, cols: np.ndarray, time_limit: float):

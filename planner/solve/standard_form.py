@@ -7,6 +7,7 @@ same arrays serve the MIP, the LPs after it and fix-and-optimise's sub-MIPs.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 INF = highspy.kHighsInf
+log = logging.getLogger(__name__)
 
 _banner_shown = False
 
@@ -48,6 +50,20 @@ def limit_block(h: highspy.Highs, seconds: float) -> None:
     and ``passModel`` does not reset it), so a limit set once stops every later run of an instance
     that solves many small models as soon as their total reaches it."""
     h.setOptionValue("time_limit", float(h.getRunTime() + seconds))
+
+
+#: Slack a row or a bound may have in a plan, per unit of the bound: a plan from HiGHS is checked
+#: against the model itself with it. HiGHS takes an integer within 1e-6 of a whole number as
+#: whole: an order indicator of 1e-6 with an order of M x 1e-6 units passes its search but,
+#: rounded to 0, leaves an order without its order cost — a plan the verifier rejects. Such
+#: block plans (fix-and-optimise) are refused.
+ROW_SLACK = 1e-6
+
+
+def rows_hold(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+    """Every row within its bounds, up to ROW_SLACK x (1 + |bound|)."""
+    # an infinite bound stays infinite with its slack, and never binds
+    return bool(np.all(activity >= lower - ROW_SLACK * (1 + np.abs(lower))) and np.all(activity <= upper + ROW_SLACK * (1 + np.abs(upper))))
 
 
 @dataclass
@@ -89,11 +105,28 @@ class StandardForm:
         h.setOptionValue("output_flag", False)
         h.passModel(self.highs_lp(lo, up, integer=False))
         h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal and not self.holds(np.array(h.getSolution().col_value), lo, up):
+            # HiGHS 1.16 has returned "optimal" LP solutions of a large model, after presolve,
+            # that break rows of the model by up to a tenth of a unit while it reported no
+            # infeasibility (XL, the polish LP: benchmarks/COMMAND.md): solved again without
+            # presolve, from the basis it has
+            log.warning("the LP with the integer decisions fixed broke a row after presolve; solving it again without")
+            h.setOptionValue("presolve", "off")
+            h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         y = np.array(h.getSolution().col_value)
+        if not self.holds(y, lo, up):
+            log.warning("the LP with the integer decisions fixed broke a row without presolve too; its answer is not used")
+            return None
         y[self.is_int] = values
         return y, h.getInfo().objective_function_value, h
+
+    def holds(self, x: np.ndarray, col_lower: np.ndarray | None = None, col_upper: np.ndarray | None = None) -> bool:
+        """``x`` keeps every row and column bound, up to ROW_SLACK x (1 + |bound|)."""
+        lo = self.col_lower if col_lower is None else col_lower
+        up = self.col_upper if col_upper is None else col_upper
+        return rows_hold(self.A @ x, self.row_lower, self.row_upper) and rows_hold(x, lo, up)
 
 
 def _bound(v: float | None, side: float) -> float:
