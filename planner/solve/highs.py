@@ -137,8 +137,8 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
 
     ``heuristic`` sets a plan as the variables' values and returns its profit; it is given the
     model's objective at the variables' values, by the compiled costs (``objective_at_values``).
-    It runs once the model is compiled, and on the decomposed route while the blocks are split
-    and sent to the workers."""
+    It runs once the model is compiled: on the monolithic route while HiGHS searches the whole
+    model, on the decomposed route while the blocks are split and sent to the workers."""
     options = options or SolveOptions()
     if options.route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, not {options.route!r}")
