@@ -19,6 +19,8 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from planner.contract.checks import tol
+
 INF = highspy.kHighsInf
 log = logging.getLogger(__name__)
 
@@ -123,10 +125,18 @@ class StandardForm:
         return y, h.getInfo().objective_function_value, h
 
     def holds(self, x: np.ndarray, col_lower: np.ndarray | None = None, col_upper: np.ndarray | None = None) -> bool:
-        """``x`` keeps every row and column bound, up to ROW_SLACK x (1 + |bound|)."""
+        """``x`` keeps every row and column bound up to the slack the verifier allows a value of
+        the bound's size (``planner.contract.checks.tol``): HiGHS's tolerances apply to its scaled
+        model, so a row with large coefficients may be off by more than ROW_SLACK and still be a
+        plan the verifier accepts."""
         lo = self.col_lower if col_lower is None else col_lower
         up = self.col_upper if col_upper is None else col_upper
-        return rows_hold(self.A @ x, self.row_lower, self.row_upper) and rows_hold(x, lo, up)
+
+        def within(v: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+            # an infinite bound stays infinite with its slack, and never binds
+            return bool(np.all(v >= lower - tol(lower)) and np.all(v <= upper + tol(upper)))
+
+        return within(self.A @ x, self.row_lower, self.row_upper) and within(x, lo, up)
 
 
 def _bound(v: float | None, side: float) -> float:
