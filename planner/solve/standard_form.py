@@ -54,9 +54,9 @@ def limit_block(h: highspy.Highs, seconds: float) -> None:
     h.setOptionValue("time_limit", float(h.getRunTime() + seconds))
 
 
-#: Slack a row or a bound may have in a plan, per unit of the bound: a plan from HiGHS is checked
-#: against the model itself with it. HiGHS takes an integer within 1e-6 of a whole number as
-#: whole: an order indicator of 1e-6 with an order of M x 1e-6 units passes its search but,
+#: Slack a row may have in fix-and-optimise's block plans, per unit of its bound (stricter than
+#: the verifier's, which ``StandardForm.holds`` uses). HiGHS takes an integer within 1e-6 of a
+#: whole number as whole: an order indicator of 1e-6 with an order of M x 1e-6 units passes its search but,
 #: rounded to 0, leaves an order without its order cost — a plan the verifier rejects. Such
 #: block plans (fix-and-optimise) are refused.
 ROW_SLACK = 1e-6
