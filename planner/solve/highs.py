@@ -92,6 +92,9 @@ class SolveOptions:
     # root LP on the whole model in that time, and would prove no bound (measured: README,
     # "The decomposed route").
     decompose_below_seconds_per_nonzero: float = 6e-5
+    # ... but not below this many seconds of search: the decomposed route's own start (a local
+    # Dask cluster) and end take seconds, which a short run cannot spare (README, "The decomposed route").
+    decompose_min_seconds: float = 20.0
     dask_scheduler: str | None = None  # a Dask cluster's address for the blocks; None: a local cluster
     workers: int = 1  # worker processes of that local cluster
 
@@ -208,7 +211,7 @@ def _too_short(options: SolveOptions, standard: StandardForm) -> bool:
     for HiGHS to finish its root LP on the whole model."""
     budget = _within_deadline(options, standard, {}).time_limit
     return (budget is not None and int(standard.is_int.sum()) >= options.improve_min_binaries
-            and budget < options.decompose_below_seconds_per_nonzero * standard.A.nnz)
+            and options.decompose_min_seconds <= budget < options.decompose_below_seconds_per_nonzero * standard.A.nnz)
 
 
 def _setup(m: pyo.ConcreteModel, options: SolveOptions, compiled: tuple | None = None):

@@ -344,7 +344,7 @@ def test_auto_decomposes_a_large_run_whose_search_is_too_short_for_the_root_lp()
     would get fewer seconds per nonzero than HiGHS needs for its root LP; ``monolithic`` never
     decomposes."""
     inst = gen(14, products=20, segments=3, suppliers=4, periods=8)
-    base = dict(blocks=product_blocks(inst), improve_min_binaries=1, workers=0, mip_gap=0.05)
+    base = dict(blocks=product_blocks(inst), improve_min_binaries=1, workers=0, mip_gap=0.05, decompose_min_seconds=1.0)
     short = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **base))
     assert "too short for HiGHS's root LP" in short.messages[0] and "decomposed into 20 blocks" in short.messages[0]
     assert short.status in ("optimal", "feasible") and short.kpis["decomposition_blocks"] == 20
@@ -355,3 +355,5 @@ def test_auto_decomposes_a_large_run_whose_search_is_too_short_for_the_root_lp()
     assert "decomposed" not in " ".join(pinned.messages)
     small = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **{**base, "improve_min_binaries": 10**9}))
     assert "decomposed" not in " ".join(small.messages)
+    brief = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **{**base, "decompose_min_seconds": 20.0}))
+    assert "decomposed" not in " ".join(brief.messages)
