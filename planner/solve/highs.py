@@ -193,7 +193,7 @@ ROUTES = ("auto", "monolithic", "decompose")
 #: charts and the workbook cost about as much on a small run as on a large one): what a deadline
 #: keeps back from the search.
 AFTER_SEARCH = 4e-5
-AFTER_SEARCH_FIXED = 3.0
+AFTER_SEARCH_FIXED = 6.0
 
 
 def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
