@@ -62,10 +62,12 @@ def limit_block(h: highspy.Highs, seconds: float) -> None:
 ROW_SLACK = 1e-6
 
 
-def rows_hold(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
-    """Every row within its bounds, up to ROW_SLACK x (1 + |bound|)."""
+def rows_hold(activity: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+              slack: Callable[[np.ndarray], np.ndarray] | None = None) -> bool:
+    """Every row within its bounds, up to ``slack(bound)`` (by default ROW_SLACK x (1 + |bound|))."""
+    s = slack if slack is not None else (lambda b: ROW_SLACK * (1 + np.abs(b)))
     # an infinite bound stays infinite with its slack, and never binds
-    return bool(np.all(activity >= lower - ROW_SLACK * (1 + np.abs(lower))) and np.all(activity <= upper + ROW_SLACK * (1 + np.abs(upper))))
+    return bool(np.all(activity >= lower - s(lower)) and np.all(activity <= upper + s(upper)))
 
 
 @dataclass
@@ -107,7 +109,10 @@ class StandardForm:
         h.setOptionValue("output_flag", False)
         h.passModel(self.highs_lp(lo, up, integer=False))
         h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal and not self.holds(np.array(h.getSolution().col_value), lo, up):
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        y = np.array(h.getSolution().col_value)
+        if not self.holds(y, lo, up):
             # HiGHS 1.16 has returned "optimal" LP solutions of a large model, after presolve,
             # that break rows of the model by up to a tenth of a unit while it reported no
             # infeasibility (XL, the polish LP: benchmarks/COMMAND.md): solved again without
@@ -115,12 +120,12 @@ class StandardForm:
             log.warning("the LP with the integer decisions fixed broke a row after presolve; solving it again without")
             h.setOptionValue("presolve", "off")
             h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        y = np.array(h.getSolution().col_value)
-        if not self.holds(y, lo, up):
-            log.warning("the LP with the integer decisions fixed broke a row without presolve too; its answer is not used")
-            return None
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            y = np.array(h.getSolution().col_value)
+            if not self.holds(y, lo, up):
+                log.warning("the LP with the integer decisions fixed broke a row without presolve too; its answer is not used")
+                return None
         y[self.is_int] = values
         return y, h.getInfo().objective_function_value, h
 
@@ -131,12 +136,7 @@ class StandardForm:
         plan the verifier accepts."""
         lo = self.col_lower if col_lower is None else col_lower
         up = self.col_upper if col_upper is None else col_upper
-
-        def within(v: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
-            # an infinite bound stays infinite with its slack, and never binds
-            return bool(np.all(v >= lower - tol(lower)) and np.all(v <= upper + tol(upper)))
-
-        return within(self.A @ x, self.row_lower, self.row_upper) and within(x, lo, up)
+        return rows_hold(self.A @ x, self.row_lower, self.row_upper, slack=tol) and rows_hold(x, lo, up, slack=tol)
 
 
 def _bound(v: float | None, side: float) -> float:

@@ -3,6 +3,7 @@
 import threading
 import time
 
+import highspy
 import numpy as np
 import pytest
 
@@ -207,9 +208,13 @@ def test_highs_searches_while_the_heuristic_makes_its_plan():
     assert result.status.has_plan and result.start_profit is not None and result.start_plan
 
 
-def test_a_heuristic_that_fails_stops_the_search_it_started():
+def test_a_heuristic_that_fails_stops_the_search_it_started(monkeypatch):
+    """The search HiGHS began beside the heuristic is interrupted, not left to run to its limit."""
     inst = gen(12, products=60, segments=4, suppliers=6, periods=10)
     m = build_model(inst, select())
+    made = []
+    new_highs = highs.new_highs
+    monkeypatch.setattr(highs, "new_highs", lambda: made.append(new_highs()) or made[-1])
 
     def failing(value):
         time.sleep(0.5)
@@ -218,3 +223,4 @@ def test_a_heuristic_that_fails_stops_the_search_it_started():
     with pytest.raises(RuntimeError, match="no plan today"):
         highs.solve_model(m, SolveOptions(time_limit=60, mip_gap=0, route="monolithic"), heuristic=failing)
     assert not any(t.name == "highs-search" and t.is_alive() for t in threading.enumerate())
+    assert made[0].getModelStatus() == highspy.HighsModelStatus.kInterrupt
