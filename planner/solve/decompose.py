@@ -284,22 +284,31 @@ class BlockGroup:
         copies: dict[int, np.ndarray] = {}
         ints: dict[int, np.ndarray] = {}
         lo, hi = part if part is not None else (0, len(self.blocks))
-        for blk, lp in zip(self.blocks[lo:hi], (self.mips if integer else self.lps)[lo:hi]):
+        for k in range(lo, hi):
+            blk = self.blocks[k]
             cost = blk.sf.c.copy()
             if len(blk.link_rows):
                 cost[: blk.n_own] += blk.link_A.T @ pi[blk.link_rows]
             if len(blk.copies):
                 cost[blk.n_own:] += mu[blk.key]
+            lp = (self.mips if integer else self.lps)[k]
             lp.col_cost_ = cost
             h.passModel(lp)
             limit_block(h, block_time)
             h.run()
             info = h.getInfo()
             status = h.getModelStatus()
+            relaxed = False
             if not integer and status == highspy.HighsModelStatus.kOptimal:
                 bound = info.objective_function_value
             elif integer and info.primal_solution_status == 2:
                 bound = info.mip_dual_bound  # proven, also when the block stopped on its time limit
+            elif status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+                # out of time with no answer (a busy machine: the MIPs run without heuristics): the
+                # LP relaxation, solved to the end, still gives a bound and a direction; so does the
+                # MIP's own dual bound where it got that far, and L takes the better of the two
+                mip_bound = info.mip_dual_bound if integer else -np.inf
+                bound, relaxed = max(self._relaxation(k, cost), mip_bound if np.isfinite(mip_bound) else -np.inf), True
             else:
                 raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
             total += bound
@@ -307,9 +316,21 @@ class BlockGroup:
             if len(blk.link_rows):
                 activity[blk.link_rows] += blk.link_A @ x[: blk.n_own]
             copies[blk.key] = x[blk.n_own:]
-            if integer and plans:
+            if integer and plans and not relaxed:
                 ints[blk.key] = np.rint(x[: blk.n_own][blk.sf.is_int[: blk.n_own]])
         return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints)
+
+    def _relaxation(self, k: int, cost: np.ndarray) -> float:
+        """Block ``k``'s LP relaxation at ``cost``, with no time limit (milliseconds even where
+        its MIP ran out of time): its value; its answer is left in ``self.h``."""
+        h, lp = self.h, self.lps[k]
+        lp.col_cost_ = cost
+        h.passModel(lp)
+        h.setOptionValue("time_limit", np.inf)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise NotDecomposable(f"block {self.blocks[k].key}: its LP relaxation ended with {h.modelStatusToString(h.getModelStatus())}")
+        return h.getInfo().objective_function_value
 
 
 def merge(answers: list[BlockAnswer]) -> BlockAnswer:

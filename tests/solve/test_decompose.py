@@ -13,7 +13,7 @@ from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
-from planner.solve.decompose import (NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
+from planner.solve.decompose import (BlockGroup, NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
                                      lagrangian_dual, plan_from_blocks, split)
 from planner.solve.highs import SolveOptions, solve_model
 from planner.solve.start import construct_start
@@ -156,6 +156,28 @@ def test_every_iterate_is_a_bound_and_the_mips_beat_the_lps():
     assert res.bound == max(p.last for p in seen)
     # the first MIP pass starts from the best LP multipliers: at least as strong there
     assert mips[0] >= max(lps) - 1e-6 * abs(best)
+
+
+def test_a_block_out_of_time_still_gives_a_bound_and_no_plan(small):
+    """On a busy machine a block's MIP can run out of its time with no answer (the blocks run
+    without heuristics): the pass goes on with its LP relaxation (or the MIP's own dual bound, if
+    better), still a bound, and the block gives no integer decisions to build a plan from."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    n = len(st.link_rows)
+    pi = np.random.default_rng(1).uniform(0, 1, n) * (form.row_upper[st.link_rows] < 1e20)
+    mu = initial_mu(st)
+    group = BlockGroup(st.blocks, n)
+    lp = group.solve(pi, mu, integer=False)
+    group.h.setOptionValue("presolve", "off")  # so that HiGHS's search, and its clock, start at once
+    starved = group.solve(pi, mu, integer=True, block_time=1e-9, plans=True)
+    group.h.setOptionValue("presolve", "choose")
+    group.h.setOptionValue("mip_rel_gap", 0.0)
+    exact = group.solve(pi, mu, integer=True, block_time=60, plans=True)
+    assert len(exact.ints) == len(st.blocks) and len(starved.ints) < len(st.blocks)  # some blocks did run out
+    tol = 1e-7 * abs(exact.bound)
+    assert lp.bound - tol <= starved.bound <= exact.bound + tol  # each block's min, or less: a bound
+    assert np.all(np.isfinite(starved.link_activity))
 
 
 def test_blocks_on_dask_workers_answer_as_they_do_here(small):
