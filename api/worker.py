@@ -36,7 +36,7 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
                    "dask_scheduler": conf.get("dask_scheduler"), "decompose_workers": conf.get("decompose_workers", 1)}
         attempt = run.attempts
     states.append_log(url, run_id, f"attempt {attempt}: solving (time limit {run.options['time_limit']:g}s) on pid {os.getpid()}")
-    child = _Child(payload, conf.get("solve_nice", 0))
+    child = Child(payload, conf.get("solve_nice", 0))
     states.append_log(url, run_id, f"solve process pid {child.proc.pid}")
     outcome, why_stopped = _supervise(child, url, run_id, conf, hard_limit=run.options["time_limit"] + conf["kill_grace_seconds"] + conf["startup_seconds"])
     exitcode = child.close()
@@ -45,12 +45,18 @@ def execute_run(run_id: str, url: str, conf: dict[str, Any]) -> str:
     return states.finish(url, run_id, outcome, exitcode, why_stopped if outcome is None else None)
 
 
-class _Child:
-    """The solve process: its payload on stdin, JSON lines on stdout, the last stderr lines kept."""
+class Child:
+    """The solve process: its payload on stdin, JSON lines on stdout, the last stderr lines kept.
+
+    Whatever goes to the child (the payload, then perhaps ``cancel``) is written by a thread of
+    its own: a payload larger than the pipe holds waits until the child has imported the solver
+    and reads it (seconds on a busy machine), and the heartbeat must not wait with it."""
+
+    command = (sys.executable, "-m", "api.solve_child")
 
     def __init__(self, payload: dict, nice: int = 0):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.solve_child"],
+            list(self.command),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
         if nice:
@@ -60,12 +66,26 @@ class _Child:
                 os.setpriority(os.PRIO_PROCESS, self.proc.pid, nice)
             except OSError:  # not allowed here: the solve runs at the service's priority
                 pass
-        self.proc.stdin.write(json.dumps(payload, default=str) + "\n")
-        self.proc.stdin.flush()
+        self.inbox: queue.Queue = queue.Queue()  # lines for the child; None: close its stdin
+        self.inbox.put(json.dumps(payload, default=str) + "\n")
         self.lines: queue.Queue = queue.Queue()
         self.errors: list[str] = []
+        self._writer = threading.Thread(target=self._write_in, daemon=True)
+        self._writer.start()
         threading.Thread(target=self._read_out, daemon=True).start()
         threading.Thread(target=self._read_err, daemon=True).start()
+
+    def _write_in(self) -> None:
+        while (line := self.inbox.get()) is not None:
+            try:
+                self.proc.stdin.write(line)
+                self.proc.stdin.flush()
+            except OSError:  # the child is gone: nothing more to tell it
+                break
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
 
     def _read_out(self) -> None:
         for line in self.proc.stdout:
@@ -91,17 +111,11 @@ class _Child:
             return {}
 
     def ask_to_stop(self) -> None:
-        try:
-            self.proc.stdin.write("cancel\n")
-            self.proc.stdin.flush()
-        except OSError:
-            pass
+        self.inbox.put("cancel\n")
 
     def close(self) -> int | None:
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
+        self.inbox.put(None)
+        self._writer.join(10)
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:  # pragma: no cover - defensive
@@ -110,7 +124,7 @@ class _Child:
         return self.proc.returncode
 
 
-def _supervise(child: _Child, url: str, run_id: str, conf: dict[str, Any], hard_limit: float) -> tuple[dict | None, str | None]:
+def _supervise(child: Child, url: str, run_id: str, conf: dict[str, Any], hard_limit: float) -> tuple[dict | None, str | None]:
     """Relay the child's progress, beat the heart, honour cancel and the hard limit; return what
     the child sent as its outcome (None if nothing) and why it was asked to stop (if it was)."""
     started = time.monotonic()

@@ -1,5 +1,6 @@
 """Execution: solve slots, a crashing solve process, and an external Dask cluster."""
 
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.config import Settings
 from api.main import create_app
+from api.worker import Child
 from tests.verify.test_self_checks import REJECTS_EVERY_PLAN
 from tests.api.conftest import demo_body, make_client, tiny, wait
 
@@ -141,3 +143,27 @@ def test_a_plan_the_verifier_rejects_fails_its_run_and_is_not_served(tmp_path):
         assert "this family rejects every plan" in done["detail"]
         for fmt in ("json", "csv", "xlsx"):
             assert c.get(f"/v1/runs/{rid}/plan?format={fmt}").status_code == 409
+
+
+class SlowChild(Child):
+    """A solve process that takes 3 s to start (its imports, on a busy machine) before it reads
+    its payload, then says how long that payload was."""
+    command = (sys.executable, "-c", "import json, sys, time; time.sleep(3); "
+               "print(json.dumps({'outcome': len(sys.stdin.readline())}), flush=True)")
+
+
+def test_a_solve_process_slow_to_start_does_not_hold_up_its_heartbeat():
+    """The payload (a 1,000-product instance is megabytes; the pipe holds 64 kB) is written while
+    the supervisor already beats the heart: a run whose solve is still importing is not taken for
+    lost and resubmitted (the service's stale limit is seconds)."""
+    payload = {"instance": "x" * 1_000_000}
+    t = time.monotonic()
+    child = SlowChild(payload)
+    started = time.monotonic() - t
+    first = None
+    while (msg := child.next()) is not None:
+        first = first or (msg or None)
+    assert child.close() == 0
+    assert started < 1.0  # not the child's 3 s
+    assert first == {"outcome": len(json.dumps(payload)) + 1}  # all of it arrived, and once
+
