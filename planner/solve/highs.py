@@ -194,6 +194,17 @@ ROUTES = ("auto", "monolithic", "decompose")
 #: keeps back from the search.
 AFTER_SEARCH = 4e-5
 AFTER_SEARCH_FIXED = 6.0
+#: ... and at least this many times the hand-off (compiling the Pyomo model: Python work that grows
+#: with the model as the work after the search does, and slows with the machine as it does). The
+#: work after the search took 3.5 (1,000 products) to 4.2 (400) times the hand-off
+#: (benchmarks/AFTER_SEARCH.md); on a machine slower than the day the fixed
+#: figures were measured on, this keeps the deadline.
+AFTER_PER_HANDOFF = 5.0
+
+
+def after_search_seconds(standard: StandardForm, handoff: float) -> float:
+    """What a deadline keeps back from the search for the work after it."""
+    return max(AFTER_SEARCH * len(standard.c) + AFTER_SEARCH_FIXED, AFTER_PER_HANDOFF * handoff)
 
 
 def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
@@ -201,7 +212,7 @@ def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dic
     deadline leaves: the time left, less the work after the solve."""
     if options.deadline is None:
         return options
-    left = max(options.deadline - time.monotonic() - AFTER_SEARCH * len(standard.c) - AFTER_SEARCH_FIXED, 1.0)
+    left = max(options.deadline - time.monotonic() - after_search_seconds(standard, timings.get("handoff", 0.0)), 1.0)
     timings["deadline_left"] = left
     return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
 

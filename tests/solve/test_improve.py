@@ -224,3 +224,25 @@ def test_a_heuristic_that_fails_stops_the_search_it_started(monkeypatch):
         highs.solve_model(m, SolveOptions(time_limit=60, mip_gap=0, route="monolithic"), heuristic=failing)
     assert not any(t.name == "highs-search" and t.is_alive() for t in threading.enumerate())
     assert made[0].getModelStatus() == highspy.HighsModelStatus.kInterrupt
+
+
+def test_a_slow_hand_off_keeps_more_of_the_deadline_for_the_work_after_the_search(monkeypatch):
+    """The work after the search (polish, extraction, files, report) is Python work that slows with
+    the machine, as compiling the model does: a deadline keeps back at least five times the
+    hand-off, so on a slow day the search ends earlier rather than the command late."""
+    inst = gen(2, products=20, segments=3, suppliers=4, periods=6)
+    real = highs.compile_model
+
+    def slow_compile(m):
+        time.sleep(2.0)  # a machine (or a day) slower than the one the fixed figures came from
+        return real(m)
+
+    monkeypatch.setattr(highs, "compile_model", slow_compile)
+    start = time.monotonic()
+    res = highs.solve_model(build_model(inst, select(None)), SolveOptions(deadline=start + 30, mip_gap=0.5, route="monolithic"))
+    handoff = res.timings["handoff"]
+    assert handoff >= 2.0
+    # what the search may take: the deadline, less the time gone by its start, less at least five
+    # hand-offs (10 s, more than the 6 s and a fraction kept back whatever the speed at this size)
+    assert highs.AFTER_PER_HANDOFF >= 5
+    assert res.timings["deadline_left"] <= 30 - handoff - 5 * handoff + 0.5
