@@ -21,14 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import machine
+from benchmarks.machine import header
 from benchmarks.run import SIZES, SUPPLIERS
 from instances.generator import generate
 from planner import jobs
 from planner.contract.loading import tables_from_mapping
 from planner.contract.validation import validate
 from planner.report.files import write_result
-from planner.solve.highs import AFTER_PER_HANDOFF, AFTER_SEARCH, AFTER_SEARCH_FIXED
+from planner.solve.highs import AFTER_PER_HANDOFF, AFTER_SEARCH, AFTER_SEARCH_FIXED, after_search_seconds
 
 HERE = Path(__file__).resolve().parent
 PRODUCTS = {"400": 400, "L": SIZES["L"]}
@@ -47,15 +47,11 @@ def measure(label: str, search_seconds: float = 10.0) -> dict:
     return {"label": label, "products": PRODUCTS[label], "columns": int(k["model_columns"]), "handoff": k["handoff_seconds"],
             "polish": k.get("polish_seconds") or 0.0, "extract": k["extract_seconds"], "verify": k["verify_seconds"], "write": write,
             "after": after, "ratio": after / k["handoff_seconds"],
-            "kept": max(AFTER_SEARCH * k["model_columns"] + AFTER_SEARCH_FIXED, AFTER_PER_HANDOFF * k["handoff_seconds"])}
+            "kept": after_search_seconds(int(k["model_columns"]), k["handoff_seconds"])}
 
 
 def table(rows: list[dict]) -> str:
-    lines = [
-        "# The work after the search",
-        "",
-        f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python -m benchmarks.after_search`.",
-        f"Machine: {machine()}.",
+    lines = header("The work after the search", "python -m benchmarks.after_search") + [
         "Seconds, one run each, in one process as `planner solve` does them (seed 2026, 13 weeks, 4 segments, 10 suppliers). "
         "After the search: the polish LP, extracting and verifying the plan, and writing its files, report, charts and "
         "workbooks. Kept back: what a deadline keeps from the search for it "

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.machine import machine
+from benchmarks.machine import header
 from benchmarks.run import LIMITS, SIZES, SUPPLIERS, instance_dir
 
 HERE = Path(__file__).resolve().parent
@@ -64,11 +64,7 @@ def _num(kpis: dict, key: str) -> float | None:
 
 
 def table(results: list[dict]) -> str:
-    lines = [
-        "# The whole command",
-        "",
-        f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `python -m benchmarks.command {' '.join(sys.argv[1:]).replace('--write', '').strip()}`.",
-        f"Machine: {machine()}.",
+    lines = header("The whole command", f"python -m benchmarks.command {' '.join(sys.argv[1:]).replace('--write', '').strip()}".strip()) + [
         "`planner solve INSTANCE --time-limit T --out DIR` as a planner runs it, from the start of the process to its exit with plan, "
         "report and workbook written (instances as in RESULTS.md; the route is the command's default). Phases in seconds from the plan's "
         "kpis.csv: the polish is part of the search's time; what is not listed is reading the files, the report's charts and the "

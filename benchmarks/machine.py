@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 
 
 def machine() -> str:
@@ -15,3 +16,8 @@ def machine() -> str:
         pass
     memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     return f"{os.cpu_count()} cores ({cpu}), {memory} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def header(title: str, command: str) -> list[str]:
+    """A results file's first lines: its title, when and by which command it ran, on what."""
+    return ["# " + title, "", f"Latest run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, `{command}`.", f"Machine: {machine()}."]

@@ -202,9 +202,10 @@ AFTER_SEARCH_FIXED = 6.0
 AFTER_PER_HANDOFF = 5.0
 
 
-def after_search_seconds(standard: StandardForm, handoff: float) -> float:
-    """What a deadline keeps back from the search for the work after it."""
-    return max(AFTER_SEARCH * len(standard.c) + AFTER_SEARCH_FIXED, AFTER_PER_HANDOFF * handoff)
+def after_search_seconds(columns: int, handoff: float) -> float:
+    """What a deadline keeps back from the search for the work after it, for a model of
+    ``columns`` columns whose hand-off took ``handoff`` seconds."""
+    return max(AFTER_SEARCH * columns + AFTER_SEARCH_FIXED, AFTER_PER_HANDOFF * handoff)
 
 
 def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
@@ -212,7 +213,7 @@ def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dic
     deadline leaves: the time left, less the work after the solve."""
     if options.deadline is None:
         return options
-    left = max(options.deadline - time.monotonic() - after_search_seconds(standard, timings.get("handoff", 0.0)), 1.0)
+    left = max(options.deadline - time.monotonic() - after_search_seconds(len(standard.c), timings.get("handoff", 0.0)), 1.0)
     timings["deadline_left"] = left
     return replace(options, time_limit=left if options.time_limit is None else min(options.time_limit, left))
 
