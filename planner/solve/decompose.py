@@ -284,7 +284,7 @@ class BlockGroup:
         copies: dict[int, np.ndarray] = {}
         ints: dict[int, np.ndarray] = {}
         lo, hi = part if part is not None else (0, len(self.blocks))
-        for k in range(lo, hi):
+        for k in range(lo, min(hi, len(self.blocks))):
             blk = self.blocks[k]
             cost = blk.sf.c.copy()
             if len(blk.link_rows):
