@@ -188,24 +188,27 @@ def _heuristic_plan(heuristic, sf, standard: StandardForm, sign: float, options:
 
 ROUTES = ("auto", "monolithic", "decompose")
 
-#: The work after the search — extracting the tables, verifying them, writing plan, report,
-#: charts and workbook — as seconds per model column plus seconds whatever the size (the report's
-#: charts and the workbook cost about as much on a small run as on a large one): what a deadline
-#: keeps back from the search.
-AFTER_SEARCH = 4e-5
-AFTER_SEARCH_FIXED = 6.0
-#: ... and at least this many times the hand-off (compiling the Pyomo model: Python work that grows
-#: with the model as the work after the search does, and slows with the machine as it does). The
-#: work after the search took 3.5 (1,000 products) to 4.2 (400) times the hand-off
-#: (benchmarks/AFTER_SEARCH.md); on a machine slower than the day the fixed
-#: figures were measured on, this keeps the deadline.
-AFTER_PER_HANDOFF = 5.0
+#: The work after the search — the polish LP, extracting the tables, verifying them, writing plan,
+#: report, charts and workbooks — as seconds per model column plus seconds whatever the size: what
+#: a deadline keeps back from the search. Measured (benchmarks/AFTER_SEARCH.md): 3.0 s at 400
+#: products, 6.7 s at 1,000 and 35.4 s at 5,000 (612k columns), which this keeps back as 6.9,
+#: 11.3 and 40.7 s.
+AFTER_SEARCH = 6e-5
+AFTER_SEARCH_FIXED = 4.0
+#: ... scaled by how much slower than this machine's the hand-off was (compiling the Pyomo model:
+#: Python work that grows with the model as the work after the search does, and slows with the
+#: machine as it does). The figures above were measured on a machine whose hand-off took
+#: 1.4e-5 (400 products) to 2.0e-5 (5,000) s per column (benchmarks/AFTER_SEARCH.md); a
+#: hand-off under HANDOFF_NOMINAL_MIN is too short to tell a machine's speed by.
+HANDOFF_PER_COLUMN = 2e-5
+HANDOFF_NOMINAL_MIN = 0.5
 
 
 def after_search_seconds(columns: int, handoff: float) -> float:
     """What a deadline keeps back from the search for the work after it, for a model of
     ``columns`` columns whose hand-off took ``handoff`` seconds."""
-    return max(AFTER_SEARCH * columns + AFTER_SEARCH_FIXED, AFTER_PER_HANDOFF * handoff)
+    slower = max(1.0, handoff / max(HANDOFF_NOMINAL_MIN, HANDOFF_PER_COLUMN * columns))
+    return (AFTER_SEARCH * columns + AFTER_SEARCH_FIXED) * slower
 
 
 def _within_deadline(options: SolveOptions, standard: StandardForm, timings: dict) -> SolveOptions:
