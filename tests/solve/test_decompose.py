@@ -3,6 +3,7 @@ verified plans; the same answers from blocks kept on Dask workers."""
 
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -379,3 +380,25 @@ def test_auto_decomposes_a_large_run_whose_search_is_too_short_for_the_root_lp()
     assert "decomposed" not in " ".join(small.messages)
     brief = plan_instance(inst, SolveOptions(time_limit=5, decompose_below_seconds_per_nonzero=1.0, **{**base, "decompose_min_seconds": 20.0}))
     assert "decomposed" not in " ".join(brief.messages)
+
+
+class UnevenBlocks:
+    """A group whose first three blocks solve in a millisecond and the rest in 20 ms each."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def solve(self, pi, mu, integer=False, block_time=1.0, part=None, plans=False):
+        lo, hi = part if part is not None else (0, len(self.blocks))
+        time.sleep(sum(0.001 if k < 3 else 0.02 for k in range(lo, min(hi, len(self.blocks)))))
+
+
+def test_a_pass_as_mips_is_timed_on_blocks_spread_over_the_group():
+    """When to begin the blocks as MIPs rests on how long a pass of them takes: timed on blocks
+    from the whole group, not its first few (at L the first three took 6.9 ms each and a pass
+    23.5 ms a block, so the pass began too late to end)."""
+    blocks = [SimpleNamespace(key=k) for k in range(100)]
+    pool = Pool([blocks], 0, make=lambda i, group: UnevenBlocks(group))
+    pool.calibrate(np.zeros(0), {})
+    assert pool.seconds_per_block[True] >= 0.01  # most blocks take 20 ms
+    assert pool.integer_pass_seconds() >= 1.0
