@@ -349,7 +349,9 @@ def merge(answers: list[BlockAnswer]) -> BlockAnswer:
 #: pass goes in chunks of about this much work, sized from the pass before (a call to a Dask
 #: actor costs a round trip, so chunks are not single blocks).
 CHUNK_SECONDS = 0.2
-CALIBRATION_BLOCKS = 12  # per group: at L about 0.3 s
+#: blocks per group timed before the first pass: enough to average over blocks that differ
+#: (README, "The decomposed route"), few enough to cost a fraction of a pass
+CALIBRATION_BLOCKS = 12
 
 
 class Pool:
@@ -384,9 +386,9 @@ class Pool:
 
     def calibrate(self, pi: np.ndarray, mu: dict[int, np.ndarray], block_time: float = 1.0) -> None:
         """Time :data:`CALIBRATION_BLOCKS` blocks of each group as MIPs, spread over the group, so that
-        the dual knows from the start how long a pass as MIPs takes: when to begin them so that one pass ends in time. The answers
-        themselves are not used. Blocks differ: at L the group's first three took 6.9 ms each and a
-        whole pass 23.5 ms a block, so a pass timed on its first blocks began too late to end."""
+        the dual knows from the start how long a pass as MIPs takes: when to begin them so that one
+        pass ends in time. The answers themselves are not used. Blocks differ, so a pass timed on a
+        group's first blocks alone can be badly underestimated (README, "The decomposed route")."""
         if self.measured or not self.members:
             return
         k = CALIBRATION_BLOCKS

@@ -190,16 +190,15 @@ ROUTES = ("auto", "monolithic", "decompose")
 
 #: The work after the search — the polish LP, extracting the tables, verifying them, writing plan,
 #: report, charts and workbooks — as seconds per model column plus seconds whatever the size: what
-#: a deadline keeps back from the search. Measured (benchmarks/AFTER_SEARCH.md): 3.0 s at 400
-#: products, 6.7 s at 1,000 and 35.4 s at 5,000 (612k columns), which this keeps back as 6.9,
-#: 11.3 and 40.7 s.
+#: a deadline keeps back from the search, set from measurement at 400 to 5,000 products with a
+#: margin over each (benchmarks/AFTER_SEARCH.md: measured and kept back side by side).
 AFTER_SEARCH = 6e-5
 AFTER_SEARCH_FIXED = 4.0
 #: ... scaled by how much slower than this machine's the hand-off was (compiling the Pyomo model:
 #: Python work that grows with the model as the work after the search does, and slows with the
-#: machine as it does). The figures above were measured on a machine whose hand-off took
-#: 1.4e-5 (400 products) to 2.0e-5 (5,000) s per column (benchmarks/AFTER_SEARCH.md); a
-#: hand-off under HANDOFF_NOMINAL_MIN is too short to tell a machine's speed by.
+#: machine as it does). HANDOFF_PER_COLUMN is the hand-off's pace on the machine the figures above
+#: come from (benchmarks/AFTER_SEARCH.md); a hand-off under HANDOFF_NOMINAL_MIN is too short to
+#: tell a machine's speed by.
 HANDOFF_PER_COLUMN = 2e-5
 HANDOFF_NOMINAL_MIN = 0.5
 

@@ -395,8 +395,7 @@ class UnevenBlocks:
 
 def test_a_pass_as_mips_is_timed_on_blocks_spread_over_the_group():
     """When to begin the blocks as MIPs rests on how long a pass of them takes: timed on blocks
-    from the whole group, not its first few (at L the first three took 6.9 ms each and a pass
-    23.5 ms a block, so the pass began too late to end)."""
+    from the whole group, not its first few, which here are the quick ones."""
     blocks = [SimpleNamespace(key=k) for k in range(100)]
     pool = Pool([blocks], 0, make=lambda i, group: UnevenBlocks(group))
     pool.calibrate(np.zeros(0), {})
