@@ -95,6 +95,8 @@ class Structure:
     link_upper: np.ndarray
     link_shared_A: sp.csr_matrix  # the linking rows' coefficients on the shared columns
     offset: float
+    #: the model's row indices of each block's own rows, in the order of its subproblem's first rows
+    block_rows: list[np.ndarray] = field(default_factory=list)
 
     @property
     def n_copies(self) -> int:
@@ -218,7 +220,7 @@ def split(sf: StandardForm, block_of: Sequence[Hashable | None], group: int = 1)
     return Structure(
         blocks=blocks, block_columns=block_columns, shared=shared, shared_sf=shared_sf, link_rows=link_rows,
         link_lower=sf.row_lower[link_rows], link_upper=sf.row_upper[link_rows],
-        link_shared_A=A_link[:, shared].tocsr(), offset=sf.offset,
+        link_shared_A=A_link[:, shared].tocsr(), offset=sf.offset, block_rows=block_rows,
     )
 
 
@@ -620,6 +622,23 @@ def initial_mu(st: Structure) -> dict[int, np.ndarray]:
     return {b.key: c[b.copies] * w / totals[b.copies] for b, w in zip(st.blocks, weight)}
 
 
+def multipliers_from_duals(st: Structure, y: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Multipliers (pi, mu) from the row duals ``y`` of an LP over the whole model (HiGHS's
+    signs: reduced costs are c - A^T y): each linking row's dual, of the right sign, and for each
+    copy the part of its column's reduced cost that the block's own rows make up.
+
+    At the duals of the LP relaxation, every block's LP and the shared columns' LP keep the
+    relaxation's optimum, so L with the blocks as LPs is the relaxation's value, and with the
+    blocks as MIPs it is that or better. At the duals of another LP (the heuristic plan's, with
+    its integer decisions fixed) they are a start, and like any multipliers of the right signs
+    give a bound."""
+    y = np.asarray(y, dtype=float)
+    pi = _project(-y[st.link_rows], st.link_lower, st.link_upper)
+    mu = {blk.key: np.asarray(blk.sf.A[: len(rows), blk.n_own:].T @ y[rows]).ravel()
+          for blk, rows in zip(st.blocks, st.block_rows)}
+    return pi, mu
+
+
 def lagrangian_dual(
     st: Structure,
     pool: Pool,
@@ -636,6 +655,7 @@ def lagrangian_dual(
     on_bound: Callable[[DualProgress], None] | None = None,
     want_plan: Callable[[], bool] | None = None,
     on_plan: Callable[[PlanSeed], None] | None = None,
+    start: tuple[np.ndarray, dict[int, np.ndarray]] | None = None,
 ) -> DualResult:
     """Projected subgradient ascent on :math:`L(\\pi, \\mu)`.
 
@@ -648,11 +668,19 @@ def lagrangian_dual(
     same multipliers the MIPs' is at least the LPs').
 
     While ``want_plan()`` says so, each pass of the blocks as MIPs also brings back their integer
-    decisions, handed to ``on_plan`` as a :class:`PlanSeed` (see :func:`plan_from_blocks`)."""
+    decisions, handed to ``on_plan`` as a :class:`PlanSeed` (see :func:`plan_from_blocks`).
+
+    ``start``: multipliers to try besides the first guess (zero on the linking rows,
+    :func:`initial_mu` on the copies), such as :func:`multipliers_from_duals` of the heuristic
+    plan's LP. The first passes try each as LPs, and the steps go on from the best: the steps
+    may never beat the pass they start from (README, "The decomposed route"), so where they
+    start can be most of the bound."""
     t0 = time.perf_counter()
     n_links = len(st.link_rows)
-    pi = np.zeros(n_links)
-    mu = initial_mu(st)
+    trials = [(np.zeros(n_links), initial_mu(st))]
+    if start is not None:
+        trials.insert(0, (_project(np.asarray(start[0], dtype=float), st.link_lower, st.link_upper), start[1]))
+    pi, mu = trials.pop(0)
     h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", 1e-9)
@@ -660,8 +688,10 @@ def lagrangian_dual(
     res = DualResult(bound=-np.inf)
     lam, since_best, integer = step, 0, False
     best_lp = (-np.inf, pi, mu)
+    best_step = None  # the best LP pass's multipliers and subgradients, to step from once the trials are done
     owner = {b.key: b for b in st.blocks}
     pool.calibrate(pi, mu, block_time)
+    trial_passes = len(trials) + 1
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 
@@ -692,7 +722,8 @@ def lagrangian_dual(
         res.iterations += 1
         res.integer_iterations += int(integer)
         improved = value > (res.bound if integer else best_lp[0]) + 1e-9 * max(1.0, abs(value))
-        if not integer and value > best_lp[0]:
+        is_best_lp = not integer and value > best_lp[0]
+        if is_best_lp:
             best_lp = (value, pi, mu)
         if value > res.bound:
             res.bound = value
@@ -714,6 +745,15 @@ def lagrangian_dual(
         for a in answers:
             copies.update(a.copies)
         g_mu = {key: copies[key] - xg[owner[key].copies] for key in mu}
+        if is_best_lp:
+            best_step = (pi, mu, g_pi, g_mu)
+        if not integer and trials:
+            pi, mu = trials.pop(0)
+            continue
+        if not integer and best_step is not None and best_step[0] is not pi and res.iterations == trial_passes:
+            # the trials are done: the steps go on from the best of them
+            pi, mu, g_pi, g_mu = best_step
+            value = best_lp[0]
         norm = float(g_pi @ g_pi) + sum(float(g @ g) for g in g_mu.values())
         if norm <= 1e-12:
             if integer:

@@ -33,7 +33,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from planner.solve.decompose import (DualProgress, NotDecomposable, PlanSeed, Pool, dask_pool, groups_of, lagrangian_dual,
-                                     plan_from_blocks, split)
+                                     multipliers_from_duals, plan_from_blocks, split)
 from planner.solve.improve import improve
 from planner.solve.standard_form import StandardForm, compile_model, new_highs, objective_at_values
 
@@ -152,11 +152,11 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
     if decomposing:
         blocks = _Blocks(standard, sf.columns, options)
         try:
-            start_profit, own = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
+            start_profit, own, duals = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
         except BaseException:
             blocks.discard()
             raise
-        result = _decomposed(m, sf, standard, sign, own, _within_deadline(options, standard, timings), timings, blocks)
+        result = _decomposed(m, sf, standard, sign, own, _within_deadline(options, standard, timings), timings, blocks, duals)
     else:
         # HiGHS starts on the whole model at once (its presolve and root LP take tens of seconds
         # on large runs); the heuristic's plan, which HiGHS is not given (see _start_plan), is
@@ -165,7 +165,7 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
         search = _Search(h, standard, sign, options, large, timings, start_coming=heuristic is not None and options.start)
         search.start()
         try:
-            start_profit, own = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
+            start_profit, own, _ = _heuristic_plan(heuristic, sf, standard, sign, options, timings)
         except BaseException:
             search.abandon()
             raise
@@ -176,14 +176,16 @@ def solve_model(m: pyo.ConcreteModel, options: SolveOptions | None = None,
 
 
 def _heuristic_plan(heuristic, sf, standard: StandardForm, sign: float, options: SolveOptions,
-                    timings: dict) -> tuple[float | None, tuple[np.ndarray, float] | None]:
-    """(the heuristic's profit, its plan completed by the LP as (x, HiGHS objective)), None where there is none."""
+                    timings: dict) -> tuple[float | None, tuple[np.ndarray, float] | None, np.ndarray | None]:
+    """(the heuristic's profit, its plan completed by the LP as (x, HiGHS objective), that LP's row
+    duals), None where there is none."""
     start_profit = None
     if heuristic is not None:
         ts = time.perf_counter()
         start_profit = heuristic(objective_at_values(sf.columns, standard, sign))
         timings["start"] = time.perf_counter() - ts
-    return start_profit, _start_plan(standard, sf.columns, options, timings)
+    fixed = _start_plan(standard, sf.columns, options, timings)
+    return start_profit, (fixed[:2] if fixed is not None else None), (fixed[2] if fixed is not None else None)
 
 
 ROUTES = ("auto", "monolithic", "decompose")
@@ -251,9 +253,11 @@ def _highs_options(options: SolveOptions, large: bool) -> dict[str, object]:
     return options.highs_options if options.highs_options is not None else LARGE_MODEL_OPTIONS if large else {}
 
 
-def _start_plan(standard: StandardForm, cols, options: SolveOptions, timings: dict) -> tuple[np.ndarray, float] | None:
+def _start_plan(standard: StandardForm, cols, options: SolveOptions, timings: dict) -> tuple[np.ndarray, float, np.ndarray] | None:
     """A heuristic plan in the variables' values becomes a plan of its own: its integer decisions
-    with the best continuous ones (an LP). (x, HiGHS objective), or None without one.
+    with the best continuous ones (an LP). (x, HiGHS objective, the LP's row duals), or None
+    without one. The duals are where the decomposed route's multipliers start
+    (``decompose.multipliers_from_duals``).
 
     It is not handed to HiGHS with setSolution: HiGHS 1.16 can misjudge a start's objective in
     its presolved space (an objective offset left out) and stop at it as "optimal" — seen on
@@ -266,9 +270,9 @@ def _start_plan(standard: StandardForm, cols, options: SolveOptions, timings: di
     ts = time.perf_counter()
     fixed = standard.fixed_lp(start_ints)
     timings["start_lp"] = time.perf_counter() - ts
-    # only the plan is kept: the HiGHS that solved its LP would hold a copy of the whole
-    # model (and its factorisation) through the search
-    return fixed[:2] if fixed is not None else None
+    # only the plan and its duals are kept: the HiGHS that solved its LP would hold a copy of
+    # the whole model (and its factorisation) through the search
+    return (fixed[0], fixed[1], np.asarray(fixed[2].getSolution().row_dual)) if fixed is not None else None
 
 
 class _Search:
@@ -465,7 +469,7 @@ class _Blocks:
 
 
 def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, own, options: SolveOptions, timings: dict,
-                blocks: _Blocks) -> SolveResult:
+                blocks: _Blocks, duals: np.ndarray | None = None) -> SolveResult:
     """The decomposed route: the Lagrangian bound from the blocks (``decompose``), in a thread of
     its own with the blocks on Dask workers, while this thread improves the heuristic plan by
     fix-and-optimise; the plan is then polished and loaded like any other. A model that does
@@ -523,8 +527,9 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
 
     def run_dual() -> None:
         try:
+            start = multipliers_from_duals(st, duals) if duals is not None else None
             dual["result"] = lagrangian_dual(st, pool, lambda: state["plan"], time_budget=budget, should_stop=stopping, on_bound=on_bound,
-                                             want_plan=lambda: not np.isfinite(state["plan"]), on_plan=on_plan)
+                                             want_plan=lambda: not np.isfinite(state["plan"]), on_plan=on_plan, start=start)
         except Exception as exc:  # a failed bound must not cost the run its plan
             log.exception("the Lagrangian bound failed")
             dual["error"] = f"{type(exc).__name__}: {exc}"

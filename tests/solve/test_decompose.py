@@ -15,11 +15,11 @@ from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
 from planner.solve.decompose import (BlockGroup, NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
-                                     lagrangian_dual, plan_from_blocks, split)
+                                     lagrangian_dual, multipliers_from_duals, plan_from_blocks, split)
 from planner.solve.highs import SolveOptions, solve_model
 from planner.solve.start import construct_start
 from planner.solve.improve import product_blocks, rows_hold
-from planner.solve.standard_form import compile_model
+from planner.solve.standard_form import compile_model, new_highs
 from tests.conftest import DATA, ROOT, instance_of
 
 EXAMPLES = ROOT / "examples" / "models"
@@ -401,3 +401,71 @@ def test_a_pass_as_mips_is_timed_on_blocks_spread_over_the_group():
     pool.calibrate(np.zeros(0), {})
     assert pool.seconds_per_block[True] >= 0.01  # most blocks take 20 ms
     assert pool.integer_pass_seconds() >= 1.0
+
+
+def lp_relaxation(form):
+    """The LP relaxation's value and row duals (HiGHS's sense and signs)."""
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(form.highs_lp(integer=False))
+    h.run()
+    return h.getInfo().objective_function_value, np.asarray(h.getSolution().row_dual)
+
+
+@pytest.mark.parametrize("seed,options", CASES)
+def test_at_the_lp_relaxations_duals_the_blocks_give_its_value_and_more_as_mips(seed, options):
+    """multipliers_from_duals: at the LP relaxation's duals, L with the blocks as LPs is the
+    relaxation's value (more than the zero multipliers give), and with the blocks as MIPs it lies
+    between that and the optimum (a bound), on instances with every table and optional families."""
+    inst = gen(seed, products=7, segments=3, suppliers=4, periods=6)
+    best = optimum(inst, options)
+    sf, form, sign, blocks = compiled(inst, options)
+    st = split(form, blocks)
+    z, y = lp_relaxation(form)
+    start = multipliers_from_duals(st, y)
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows))
+
+    def first_pass(**kw):
+        seen = []
+        lagrangian_dual(st, pool, lambda: sign * best, time_budget=60, max_iterations=1, on_bound=seen.append, **kw)
+        return seen[0]
+
+    tol = 1e-6 * abs(z) + 1e-6
+    at_duals = first_pass(start=start)
+    assert not at_duals.integer and at_duals.last == pytest.approx(z, abs=tol)
+    assert first_pass().last < z - tol  # zero multipliers: a weaker bound (the test could fail)
+    as_mips = first_pass(start=start, min_step=1.0)  # straight to the blocks as MIPs
+    assert as_mips.integer and z - tol <= as_mips.last <= sign * best + tol
+
+
+def test_the_dual_tries_the_start_and_zero_and_steps_from_the_better(small):
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    z, y = lp_relaxation(form)
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows))
+    seen = []
+    # a step too short to go anywhere: the third pass shows where the steps go on from
+    res = lagrangian_dual(st, pool, lambda: z + 0.05 * abs(z), time_budget=60, max_iterations=3, lp_share=1.0, step=1e-9,
+                          min_step=1e-12, start=multipliers_from_duals(st, y), on_bound=seen.append)
+    start_value, zero_value, stepped = (p.last for p in seen)
+    assert start_value > zero_value + 1e-3 * abs(z)
+    assert stepped == pytest.approx(start_value, rel=1e-6) and res.bound == pytest.approx(start_value, rel=1e-9)
+
+
+def test_the_decomposed_route_starts_its_multipliers_at_the_heuristic_plans_duals(monkeypatch):
+    import planner.solve.highs as highs_module  # (the module's name, to watch what it passes)
+
+    calls = []
+    real = highs_module.lagrangian_dual
+
+    def watched(st, pool, target, **kw):
+        calls.append((st, kw.get("start")))
+        return real(st, pool, target, **kw)
+
+    monkeypatch.setattr(highs_module, "lagrangian_dual", watched)
+    inst = gen(5, products=7, segments=3, suppliers=4, periods=6)
+    plan = plan_instance(inst, SolveOptions(time_limit=15, route="decompose", workers=0))
+    assert plan.status in ("optimal", "feasible")
+    (st, start), = calls
+    assert start is not None and len(start[0]) == len(st.link_rows) and set(start[1]) == {b.key for b in st.blocks}
+    assert np.any(start[0] != 0)  # the heuristic plan's LP prices some linking row
