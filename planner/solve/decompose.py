@@ -663,7 +663,8 @@ def lagrangian_dual(
     best plan's objective known now (HiGHS's sense): Polyak's step aims at it. Two phases: the
     blocks' LP relaxations first (a millisecond a block: the multipliers move towards the LP
     relaxation's duals) until the step has been halved down to ``min_step``, or only the time
-    of about one pass of the blocks as MIPs is left and ``lp_share`` of the time is spent; then the blocks as MIPs from the best
+    of about one pass of the blocks as MIPs is left and either ``lp_share`` of the time is spent
+    or the LP passes have stalled (``patience`` passes without a better bound); then the blocks as MIPs from the best
     multipliers, which adds what integrality is worth in each block (every L is a bound; at the
     same multipliers the MIPs' is at least the LPs').
 
@@ -687,6 +688,7 @@ def lagrangian_dual(
     shared_lp = st.shared_sf.highs_lp()
     res = DualResult(bound=-np.inf)
     lam, since_best, integer = step, 0, False
+    lp_stalled = False  # whether ``patience`` or more LP passes have gone by since the last better bound
     best_lp = (-np.inf, pi, mu)
     best_step = None  # the best LP pass's multipliers and subgradients, to step from once the trials are done
     owner = {b.key: b for b in st.blocks}
@@ -699,7 +701,9 @@ def lagrangian_dual(
         if out_of_time():
             break
         left = time_budget - (time.perf_counter() - t0)
-        lp_done = lam < min_step or (left <= 1.25 * pool.integer_pass_seconds() and left <= (1 - lp_share) * time_budget)
+        # a stalled LP phase gives up its share of the time when a pass as MIPs would not
+        # otherwise fit (at L, from the heuristic's duals: README, "The decomposed route")
+        lp_done = lam < min_step or (left <= 1.25 * pool.integer_pass_seconds() and (left <= (1 - lp_share) * time_budget or lp_stalled))
         if not integer and lp_done:
             # from the best multipliers, with the short steps the LP phase ended on: longer ones
             # were seen to leave the MIPs' bound and not come back
@@ -728,6 +732,7 @@ def lagrangian_dual(
         if value > res.bound:
             res.bound = value
         since_best = 0 if improved else since_best + 1
+        lp_stalled = not integer and not improved and (lp_stalled or since_best >= patience)
         if since_best >= patience:
             lam, since_best = lam / 2, 0
         if on_bound is not None:

@@ -469,3 +469,42 @@ def test_the_decomposed_route_starts_its_multipliers_at_the_heuristic_plans_dual
     (st, start), = calls
     assert start is not None and len(start[0]) == len(st.link_rows) and set(start[1]) == {b.key for b in st.blocks}
     assert np.any(start[0] != 0)  # the heuristic plan's LP prices some linking row
+
+
+class Sinking:
+    """A pool whose passes as LPs give ever worse bounds (and copies that never agree): an LP phase
+    that has stalled from its first pass; a pass as MIPs is taken to need 4 s."""
+
+    def __init__(self, pool):
+        self.pool, self.lp_passes = pool, 0
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+    def calibrate(self, *args, **kw):
+        pass
+
+    def integer_pass_seconds(self):
+        return 4.0
+
+    def solve(self, pi, mu, integer, *args, **kw):
+        answers = self.pool.solve(pi, mu, integer, *args, **kw)
+        if answers is not None and not integer:
+            self.lp_passes += 1
+            answers[0].bound -= 1e6 * self.lp_passes
+            answers[0].copies = {k: v + 1.0 for k, v in answers[0].copies.items()}
+        return answers
+
+
+def test_a_stalled_lp_phase_leaves_the_time_for_a_pass_as_mips(small):
+    """The LP passes give up the rest of their share of the time once they stop raising the bound,
+    as soon as a pass of the blocks as MIPs needs the time left: with ``lp_share`` 0.9 of 10 s
+    they would go on to the last second."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    seen = []
+    lagrangian_dual(st, Sinking(Pool(groups_of(st.blocks, 1), len(st.link_rows))), lambda: 0.0, time_budget=10,
+                    lp_share=0.9, min_step=0.0, on_bound=seen.append)
+    first_mip = next(p for p in seen if p.integer)
+    assert len([p for p in seen if not p.integer]) > 8  # the LP passes ran, and stalled
+    assert 4.5 < first_mip.seconds < 7.0  # begun with 5 s (1.25 passes) left, not 1 s
