@@ -16,6 +16,7 @@ from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
 from planner.solve.decompose import (BlockGroup, NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
                                      lagrangian_dual, multipliers_from_duals, plan_from_blocks, split)
+import planner.solve.highs as highs_module
 from planner.solve.highs import SolveOptions, solve_model
 from planner.solve.start import construct_start
 from planner.solve.improve import product_blocks, rows_hold
@@ -453,8 +454,6 @@ def test_the_dual_tries_the_start_and_zero_and_steps_from_the_better(small):
 
 
 def test_the_decomposed_route_starts_its_multipliers_at_the_heuristic_plans_duals(monkeypatch):
-    import planner.solve.highs as highs_module  # (the module's name, to watch what it passes)
-
     calls = []
     real = highs_module.lagrangian_dual
 
