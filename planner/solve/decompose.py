@@ -69,6 +69,8 @@ import scipy.sparse as sp
 
 from planner.solve.standard_form import INF, StandardForm, limit_block, new_highs
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Block:
@@ -234,6 +236,9 @@ class BlockAnswer:
     seconds: float = 0.0  # time spent solving
     #: block key -> the integer values of its own columns in its plan (asked for, blocks as MIPs only)
     ints: dict[int, np.ndarray] = field(default_factory=dict)
+    #: block key -> its plan as a column of the Dantzig-Wolfe master (asked for): the cost of its
+    #: own columns and their activity in its linking rows (``Block.link_rows``)
+    columns: dict[int, tuple[float, np.ndarray]] = field(default_factory=dict)
 
 
 #: HiGHS on a block: no primal heuristics and a 1 % gap — only the proven bound and a plan of the
@@ -276,7 +281,7 @@ class BlockGroup:
         return peak_memory_mb()
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool = False, block_time: float = 1.0,
-              part: tuple[int, int] | None = None, plans: bool = False) -> BlockAnswer:
+              part: tuple[int, int] | None = None, plans: bool = False, columns: bool = False) -> BlockAnswer:
         """The blocks (``part``: those from ``part[0]`` to before ``part[1]``) at these multipliers:
         as MIPs (``integer``), or their LP relaxations; ``plans``: with each MIP's integer values."""
         t0 = time.perf_counter()
@@ -285,6 +290,7 @@ class BlockGroup:
         activity = np.zeros(self.n_links)
         copies: dict[int, np.ndarray] = {}
         ints: dict[int, np.ndarray] = {}
+        cols: dict[int, tuple[float, np.ndarray]] = {}
         lo, hi = part if part is not None else (0, len(self.blocks))
         for k in range(lo, min(hi, len(self.blocks))):
             blk = self.blocks[k]
@@ -315,12 +321,16 @@ class BlockGroup:
                 raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
             total += bound
             x = np.asarray(h.getSolution().col_value)
+            own = x[: blk.n_own]
+            used = blk.link_A @ own if len(blk.link_rows) else np.zeros(0)
             if len(blk.link_rows):
-                activity[blk.link_rows] += blk.link_A @ x[: blk.n_own]
+                activity[blk.link_rows] += used
             copies[blk.key] = x[blk.n_own:]
+            if columns:
+                cols[blk.key] = (float(blk.sf.c[: blk.n_own] @ own), used)
             if integer and plans and not relaxed:
                 ints[blk.key] = np.rint(x[: blk.n_own][blk.sf.is_int[: blk.n_own]])
-        return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints)
+        return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints, cols)
 
     def _relaxation(self, k: int, cost: np.ndarray) -> float:
         """Block ``k``'s LP relaxation at ``cost``, with no time limit (milliseconds even where
@@ -343,6 +353,7 @@ def merge(answers: list[BlockAnswer]) -> BlockAnswer:
         out.link_activity += a.link_activity
         out.copies.update(a.copies)
         out.ints.update(a.ints)
+        out.columns.update(a.columns)
         out.seconds += a.seconds
     return out
 
@@ -406,7 +417,7 @@ class Pool:
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool, block_time: float = 1.0,
               cancelled: Callable[[], bool] | None = None, finish_by: float | None = None,
-              plans: bool = False) -> list[BlockAnswer] | None:
+              plans: bool = False, columns: bool = False) -> list[BlockAnswer] | None:
         """Every block at these multipliers, one answer per group, or None if the pass was given up.
 
         The pass goes in chunks of about :data:`CHUNK_SECONDS` of work. Between chunks:
@@ -418,7 +429,7 @@ class Pool:
             part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
             self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
             self.calls += 1
-            return self.members[i].solve(pi, part, integer, block_time, (lo, hi), plans)
+            return self.members[i].solve(pi, part, integer, block_time, (lo, hi), plans, columns)
 
         everyone = range(len(self.members))
         done: list[list[BlockAnswer]] = [[] for _ in self.members]
@@ -639,6 +650,114 @@ def multipliers_from_duals(st: Structure, y: np.ndarray) -> tuple[np.ndarray, di
     return pi, mu
 
 
+class LinkMaster:
+    """The Dantzig-Wolfe master over the linking rows, with the copies' multipliers ``mu`` held
+    fixed: the LP that prices the linking rows from the block plans seen so far.
+
+    Each block plan :math:`x_b^k` (a pass's answer for block b) is a column of weight
+    :math:`\lambda_{bk} \ge 0` with cost :math:`c_b x_b^k + \mu_b x_b^k[G_b]`, its activity in
+    the linking rows, and a 1 in the block's convexity row (:math:`\sum_k \lambda_{bk} = 1`);
+    the shared columns are in it as they are (cost :math:`c_G - \sum_b \mu_b`, their linking
+    coefficients and the shared rows); each linking row may be broken at ``penalty`` a unit, so
+    that the master has a plan before the columns can keep every row. Its row duals on the
+    linking rows are the multipliers :math:`\pi` that the plans seen so far say are best: the
+    cutting-plane model of :math:`\max_\pi L(\pi, \mu)` (Kelley), which moves in the 147
+    prices at once where a subgradient step moves along one direction (README, "The decomposed
+    route"). Its value is at least that maximum with the blocks as LPs, so when the best L comes
+    within a hair of it, no price of the linking rows does better at this ``mu``."""
+
+    def __init__(self, st: Structure, mu: dict[int, np.ndarray], penalty: float):
+        self.st, self.mu = st, mu
+        n_links, self.n_blocks = len(st.link_rows), len(st.blocks)
+        self.slot = {b.key: i for i, b in enumerate(st.blocks)}
+        shared = st.shared_sf
+        cost = shared.c.copy()
+        for b in st.blocks:
+            np.subtract.at(cost, b.copies, mu[b.key])
+        n_shared_rows = shared.A.shape[0]
+        # rows: the linking rows, one convexity row per block, the shared rows
+        self.conv0 = n_links
+        rows_lower = np.concatenate([st.link_lower, np.ones(self.n_blocks), shared.row_lower])
+        rows_upper = np.concatenate([st.link_upper, np.ones(self.n_blocks), shared.row_upper])
+        in_rows = sp.vstack([st.link_shared_A.tocsc(), sp.csc_matrix((self.n_blocks, len(cost))), shared.A.tocsc()]).tocsc()
+        # a unit of each linking row given (a column of +1) or taken (-1), at the penalty
+        eye = sp.identity(n_links, format="csc")
+        pad = sp.csc_matrix((self.n_blocks + n_shared_rows, n_links))
+        slack = sp.vstack([sp.hstack([eye, -eye]), sp.hstack([pad, pad])]).tocsc()
+        self.n_slacks = 2 * n_links
+        A = sp.hstack([in_rows, slack]).tocsc()
+        A.sort_indices()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+        lp.sense_ = highspy.ObjSense.kMinimize
+        lp.col_cost_ = np.concatenate([cost, np.full(2 * n_links, float(penalty))])
+        lp.col_lower_ = np.concatenate([shared.col_lower, np.zeros(2 * n_links)])
+        lp.col_upper_ = np.concatenate([shared.col_upper, np.full(2 * n_links, INF)])
+        lp.row_lower_, lp.row_upper_ = rows_lower, rows_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+        self.h = new_highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.passModel(lp)
+        self.columns = 0
+
+    def add_plan(self, x: np.ndarray) -> None:
+        """A plan of the whole model (the heuristic's), cut into one column per block: with
+        them the master keeps every linking row from its first solve, and its first prices are
+        those of a plan, not of its penalty."""
+        st = self.st
+        answer = BlockAnswer(0.0, np.zeros(len(st.link_rows)), {})
+        for b, cols in zip(st.blocks, st.block_columns):
+            own = x[cols]
+            answer.columns[b.key] = (float(b.sf.c[: b.n_own] @ own), b.link_A @ own if len(b.link_rows) else np.zeros(0))
+            answer.copies[b.key] = x[st.shared[b.copies]]
+        self.add([answer])
+
+    def add(self, answers: list[BlockAnswer]) -> None:
+        """Every block plan the answers carry, as a column."""
+        starts, index, value, cost = [], [], [], []
+        size = 0
+        for a in answers:
+            for key, (own_cost, used) in a.columns.items():
+                b = self.st.blocks[self.slot[key]]
+                starts.append(size)
+                index += [b.link_rows, [self.conv0 + self.slot[key]]]
+                value += [used, [1.0]]
+                size += len(b.link_rows) + 1
+                cost.append(own_cost + float(self.mu[key] @ a.copies[key]))
+        if not cost:
+            return
+        k = len(cost)
+        self.h.addCols(k, np.asarray(cost, dtype=float), np.zeros(k), np.full(k, INF), size, np.asarray(starts, dtype=np.int32),
+                       np.concatenate(index).astype(np.int32), np.concatenate(value).astype(float))
+        self.columns += k
+
+    def solve(self) -> tuple[float, np.ndarray] | None:
+        """(the master's value with the model's offset, the linking rows' multipliers), or None
+        if HiGHS did not solve it or the columns cannot yet keep the linking rows (its prices
+        are then the penalty's, not the plans')."""
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = self.h.getSolution()
+        n_shared = len(self.st.shared)
+        broken = np.asarray(solution.col_value)[n_shared: n_shared + self.n_slacks]
+        if broken.max(initial=0.0) > 1e-6 * (1.0 + np.abs(np.where(np.isfinite(self.st.link_upper), self.st.link_upper, 0.0)).max(initial=0.0)):
+            return None
+        y = np.asarray(solution.row_dual)[: len(self.st.link_rows)]
+        pi = _project(-y, self.st.link_lower, self.st.link_upper)
+        return self.h.getInfo().objective_function_value + self.st.offset, pi
+
+
+def master_penalty(st: Structure) -> float:
+    """What a master charges for a unit of a linking row broken: more than any plan of the
+    blocks could gain by it (the largest cost over the smallest linking coefficient, times ten),
+    so that the penalty binds only while the columns cannot keep the row."""
+    costs = [np.abs(b.sf.c).max() for b in st.blocks if len(b.sf.c)] + [np.abs(st.shared_sf.c).max() if len(st.shared_sf.c) else 0.0]
+    coefs = [np.abs(b.link_A.data).min() for b in st.blocks if b.link_A.nnz]
+    return 10.0 * max(1.0, max(costs)) / max(1e-6, min(coefs, default=1.0))
+
+
 def lagrangian_dual(
     st: Structure,
     pool: Pool,
@@ -656,6 +775,9 @@ def lagrangian_dual(
     want_plan: Callable[[], bool] | None = None,
     on_plan: Callable[[PlanSeed], None] | None = None,
     start: tuple[np.ndarray, dict[int, np.ndarray]] | None = None,
+    master: bool = True,
+    smoothing: float = 0.5,
+    plan: np.ndarray | None = None,
 ) -> DualResult:
     """Projected subgradient ascent on :math:`L(\\pi, \\mu)`.
 
@@ -675,7 +797,14 @@ def lagrangian_dual(
     :func:`initial_mu` on the copies), such as :func:`multipliers_from_duals` of the heuristic
     plan's LP. The first passes try each as LPs, and the steps go on from the best: the steps
     may never beat the pass they start from (README, "The decomposed route"), so where they
-    start can be most of the bound."""
+    start can be most of the bound.
+
+    ``master``: once the trials are done, the LP phase prices the linking rows by a
+    :class:`LinkMaster` over every block plan the passes gave, at the best trial's copy
+    multipliers, and asks the blocks at its prices smoothed towards the best ones found
+    (``smoothing`` of the way back: Wentges' rule), until the master's value and the best L meet;
+    without it, by subgradient steps like the MIP phase. ``plan``: a plan of the whole model
+    (HiGHS's columns), whose blocks the master starts with."""
     t0 = time.perf_counter()
     n_links = len(st.link_rows)
     trials = [(np.zeros(n_links), initial_mu(st))]
@@ -694,6 +823,9 @@ def lagrangian_dual(
     owner = {b.key: b for b in st.blocks}
     pool.calibrate(pi, mu, block_time)
     trial_passes = len(trials) + 1
+    dw: LinkMaster | None = None
+    seen_plans: list[BlockAnswer] = []  # the LP passes' block plans, until the master takes them
+    lp_converged = False
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 
@@ -703,14 +835,15 @@ def lagrangian_dual(
         left = time_budget - (time.perf_counter() - t0)
         # a stalled LP phase gives up its share of the time when a pass as MIPs would not
         # otherwise fit (at L, from the heuristic's duals: README, "The decomposed route")
-        lp_done = lam < min_step or (left <= 1.25 * pool.integer_pass_seconds() and (left <= (1 - lp_share) * time_budget or lp_stalled))
+        lp_done = lam < min_step or lp_converged or (left <= 1.25 * pool.integer_pass_seconds() and (left <= (1 - lp_share) * time_budget or lp_stalled))
         if not integer and lp_done:
             # from the best multipliers, with the short steps the LP phase ended on: longer ones
             # were seen to leave the MIPs' bound and not come back
             integer, lam, since_best = True, min(lam, min_step), 0
             _, pi, mu = best_lp
         plans = integer and on_plan is not None and (want_plan is None or want_plan())
-        answers = pool.solve(pi, mu, integer, block_time, cancelled=should_stop, finish_by=t0 + time_budget, plans=plans)
+        answers = pool.solve(pi, mu, integer, block_time, cancelled=should_stop, finish_by=t0 + time_budget, plans=plans,
+                             columns=master and not integer)
         if answers is None:
             break  # cancelled, or out of time: the bound is the best of the passes completed
         cost = st.shared_sf.c + st.link_shared_A.T @ pi
@@ -753,13 +886,31 @@ def lagrangian_dual(
         if is_best_lp:
             best_step = (pi, mu, g_pi, g_mu)
         if not integer and trials:
+            seen_plans += answers if master else []
             pi, mu = trials.pop(0)
             continue
+        if not integer and master:
+            if dw is None:
+                dw = LinkMaster(st, best_lp[2], master_penalty(st))
+                if plan is not None:
+                    dw.add_plan(np.asarray(plan, dtype=float))
+                answers = seen_plans + answers
+                seen_plans = []
+            dw.add(answers)
+            solved = dw.solve()
+            if solved is not None:
+                top, pi_master = solved
+                lp_converged = top - best_lp[0] <= 1e-6 * max(1.0, abs(best_lp[0]))
+                pi, mu = smoothing * best_lp[1] + (1 - smoothing) * pi_master, dw.mu
+                continue
+            # (no prices from the master yet: a subgradient step on the linking rows' multipliers,
+            # below, and the master tries again with the plans it brings)
         if not integer and best_step is not None and best_step[0] is not pi and res.iterations == trial_passes:
             # the trials are done: the steps go on from the best of them
             pi, mu, g_pi, g_mu = best_step
             value = best_lp[0]
-        norm = float(g_pi @ g_pi) + sum(float(g @ g) for g in g_mu.values())
+        pricing_copies = dw is None or integer  # (the master holds the copies' multipliers where it prices the rows)
+        norm = float(g_pi @ g_pi) + (sum(float(g @ g) for g in g_mu.values()) if pricing_copies else 0.0)
         if norm <= 1e-12:
             if integer:
                 break  # the blocks' plans agree and keep the linking rows: L is the optimum
@@ -770,5 +921,5 @@ def lagrangian_dual(
         gap = (goal - value) if np.isfinite(goal) and goal > value else 0.01 * max(1.0, abs(value))
         t = lam * gap / norm
         pi = _project(pi + t * g_pi, st.link_lower, st.link_upper)
-        mu = {key: mu[key] + t * g_mu[key] for key in mu}
+        mu = {key: mu[key] + t * g_mu[key] for key in mu} if pricing_copies else dw.mu
     return res

@@ -529,7 +529,8 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
         try:
             start = multipliers_from_duals(st, duals) if duals is not None else None
             dual["result"] = lagrangian_dual(st, pool, lambda: state["plan"], time_budget=budget, should_stop=stopping, on_bound=on_bound,
-                                             want_plan=lambda: not np.isfinite(state["plan"]), on_plan=on_plan, start=start)
+                                             want_plan=lambda: not np.isfinite(state["plan"]), on_plan=on_plan, start=start,
+                                             plan=own[0] if own is not None else None)
         except Exception as exc:  # a failed bound must not cost the run its plan
             log.exception("the Lagrangian bound failed")
             dual["error"] = f"{type(exc).__name__}: {exc}"

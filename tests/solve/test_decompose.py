@@ -14,8 +14,8 @@ from instances.generator import generate
 from models import build_model, select
 from planner.contract.loading import tables_from_mapping
 from planner.jobs.pipeline import plan_instance
-from planner.solve.decompose import (BlockGroup, NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu, peak_memory_mb,
-                                     lagrangian_dual, multipliers_from_duals, plan_from_blocks, split)
+from planner.solve.decompose import (BlockGroup, LinkMaster, NotDecomposable, PlanSeed, Pool, violated_rows, dask_pool, groups_of, initial_mu,
+                                     peak_memory_mb, lagrangian_dual, master_penalty, _rhs, merge, multipliers_from_duals, plan_from_blocks, split)
 import planner.solve.highs as highs_module
 from planner.solve.highs import SolveOptions, solve_model
 from planner.solve.start import construct_start
@@ -447,7 +447,7 @@ def test_the_dual_tries_the_start_and_zero_and_steps_from_the_better(small):
     seen = []
     # a step too short to go anywhere: the third pass shows where the steps go on from
     res = lagrangian_dual(st, pool, lambda: z + 0.05 * abs(z), time_budget=60, max_iterations=3, lp_share=1.0, step=1e-9,
-                          min_step=1e-12, start=multipliers_from_duals(st, y), on_bound=seen.append)
+                          min_step=1e-12, start=multipliers_from_duals(st, y), on_bound=seen.append, master=False)
     start_value, zero_value, stepped = (p.last for p in seen)
     assert start_value > zero_value + 1e-3 * abs(z)
     assert stepped == pytest.approx(start_value, rel=1e-6) and res.bound == pytest.approx(start_value, rel=1e-9)
@@ -468,6 +468,99 @@ def test_the_decomposed_route_starts_its_multipliers_at_the_heuristic_plans_dual
     (st, start), = calls
     assert start is not None and len(start[0]) == len(st.link_rows) and set(start[1]) == {b.key for b in st.blocks}
     assert np.any(start[0] != 0)  # the heuristic plan's LP prices some linking row
+
+
+def test_a_pass_brings_each_blocks_plan_as_a_column_of_the_master(small):
+    """A column is a block's plan: its own cost, its activity in its linking rows and its copies
+    make up that block's value at the multipliers, and summed over the blocks the pass's L."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    rng = np.random.default_rng(1)
+    pi = np.where(np.isfinite(st.link_upper), 1.0, -1.0) * rng.uniform(0, 5, len(st.link_rows))
+    mu = {k: v + rng.normal(0, 1, len(v)) for k, v in initial_mu(st).items()}
+    a = merge(Pool(groups_of(st.blocks, 2), len(st.link_rows)).solve(pi, mu, False, columns=True))
+    assert set(a.columns) == {b.key for b in st.blocks}
+    priced = sum(a.columns[b.key][0] + pi[b.link_rows] @ a.columns[b.key][1] + mu[b.key] @ a.copies[b.key] for b in st.blocks)
+    assert priced == pytest.approx(a.bound, rel=1e-9, abs=1e-6)
+
+
+def test_the_master_of_a_plan_alone_values_it_at_most_at_its_cost(small):
+    """The master with a plan's blocks alone is a plan of its LP (each block's one column at
+    weight 1, the shared columns free): it costs at most what the plan costs, and keeps every
+    linking row, so it gives prices."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    x = plan_instance_x(inst, form, sf)
+    master = LinkMaster(st, initial_mu(st), master_penalty(st))
+    master.add_plan(x)
+    top, pi = master.solve()
+    assert top <= float(form.c @ x + form.offset) + 1e-6 * abs(form.c @ x)
+    assert len(pi) == len(st.link_rows) and np.all(np.isfinite(pi))
+
+
+def plan_instance_x(inst, form, sf):
+    """The heuristic plan of ``inst`` in the compiled columns, its continuous decisions by the LP."""
+    m = build_model(inst, select(None, None))
+    sf2, form2, sign = compile_model(m)
+    construct_start(m, inst)
+    ints = np.array([round(float(v.value)) for v, i in zip(sf2.columns, form2.is_int) if i])
+    return form2.fixed_lp(ints)[0]
+
+
+def lp_relaxation_x(form):
+    """The LP relaxation's columns (a point of every block's LP, keeping every linking row)."""
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(form.highs_lp(integer=False))
+    h.run()
+    return np.asarray(h.getSolution().col_value)
+
+
+@pytest.mark.parametrize("seed,options", CASES)
+def test_the_master_prices_the_linking_rows_up_to_the_lp_bound(seed, options):
+    """At the copies' multipliers of the LP relaxation's duals, the master's prices (each pass's
+    block plans added to it) bring the blocks' LPs to the relaxation's value, where the master's
+    value and L meet; subgradient steps (the build without the master, aimed at the optimum)
+    from the same start, in as many passes, do not get there. Every L is a bound."""
+    inst = gen(seed, products=7, segments=3, suppliers=4, periods=6)
+    best = optimum(inst, options)
+    sf, form, sign, blocks = compiled(inst, options)
+    st = split(form, blocks)
+    z, y = lp_relaxation(form)
+    mu = multipliers_from_duals(st, y)[1]
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows))
+    tol = 1e-6 * abs(z) + 1e-6
+    master = LinkMaster(st, mu, master_penalty(st))
+    master.add_plan(lp_relaxation_x(form))
+    seen = []
+    for _ in range(30):
+        top, pi = master.solve()
+        assert top >= z - tol  # the master's value is never below the relaxation's
+        answers = pool.solve(pi, mu, False, columns=True)
+        seen.append(lagrangian_value(st, pi, mu, answers))
+        if top - seen[-1] <= tol:
+            break
+        master.add(answers)
+    assert max(seen) == pytest.approx(z, abs=tol) and max(seen) <= sign * best + 1e-6 * abs(best)
+    stepped = []
+    lagrangian_dual(st, pool, lambda: sign * best, time_budget=120, max_iterations=len(seen) + 2, lp_share=1.0, min_step=1e-12,
+                    start=(np.zeros(len(st.link_rows)), mu), master=False, on_bound=stepped.append)
+    assert max(p.last for p in stepped) < z - tol
+
+
+def lagrangian_value(st, pi, mu, answers):
+    """L at these multipliers from a pass's answers (the shared columns' part solved here)."""
+    owner = {b.key: b for b in st.blocks}
+    cost = st.shared_sf.c + st.link_shared_A.T @ pi
+    for key, m in mu.items():
+        np.subtract.at(cost, owner[key].copies, m)
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    lp = st.shared_sf.highs_lp()
+    lp.col_cost_ = cost
+    h.passModel(lp)
+    h.run()
+    return sum(a.bound for a in answers) + h.getInfo().objective_function_value - _rhs(pi, st.link_lower, st.link_upper) + st.offset
 
 
 class Sinking:
