@@ -435,6 +435,7 @@ class Pool:
         done: list[list[BlockAnswer]] = [[] for _ in self.members]
         lo, top = 0, max(self.sizes)
         mode = integer
+        longest = CHUNK_SECONDS  # the longest chunk as MIPs yet: blocks differ, and a chunk can take far longer than planned
         t0 = time.perf_counter()
         while lo < top:
             if cancelled is not None and cancelled():
@@ -444,7 +445,7 @@ class Pool:
                 left_lp = (top - lo) * self.seconds_per_block[False]
                 if now + left_lp > finish_by:
                     return None
-                if mode and self.measured and now + CHUNK_SECONDS + 1.5 * left_lp > finish_by:
+                if mode and self.measured and now + longest + 1.5 * left_lp > finish_by:
                     mode = False  # no time for another chunk as MIPs: the rest as LPs, while that still fits
             step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode], 1e-4)))
             tc = time.perf_counter()
@@ -453,7 +454,10 @@ class Pool:
                 d.append(self.wait(c))
             solved = min(step, top - lo)
             # learn from this chunk, smoothed: blocks differ, and so does the machine's load
-            seen = (time.perf_counter() - tc) / solved
+            took = time.perf_counter() - tc
+            if mode:
+                longest = max(longest, took)
+            seen = took / solved
             self.seconds_per_block[mode] = 0.5 * self.seconds_per_block[mode] + 0.5 * seen if self.measured or not mode else seen
             self.measured = self.measured or mode
             lo += step
@@ -749,6 +753,11 @@ class LinkMaster:
         return self.h.getInfo().objective_function_value + self.st.offset, pi
 
 
+#: The LP phase's master is done when the best L is within this share of its value: closer, the
+#: bound gains less than the blocks' own MIP gap gives away (README, "The decomposed route").
+MASTER_GAP = 1e-5
+
+
 def master_penalty(st: Structure) -> float:
     """What a master charges for a unit of a linking row broken: more than any plan of the
     blocks could gain by it (the largest cost over the smallest linking coefficient, times ten),
@@ -826,6 +835,7 @@ def lagrangian_dual(
     dw: LinkMaster | None = None
     seen_plans: list[BlockAnswer] = []  # the LP passes' block plans, until the master takes them
     lp_converged = False
+    recalibrated = False
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 
@@ -833,6 +843,14 @@ def lagrangian_dual(
         if out_of_time():
             break
         left = time_budget - (time.perf_counter() - t0)
+        if dw is not None and not integer and not recalibrated and left <= 2 * pool.integer_pass_seconds():
+            # a pass as MIPs takes longer at the master's prices than at the start's, where it was
+            # timed (README, "The decomposed route"): timed again at the best ones, before the
+            # time left for it is judged
+            recalibrated = True
+            pool.measured = False
+            pool.calibrate(best_lp[1], best_lp[2], block_time)
+            left = time_budget - (time.perf_counter() - t0)
         # a stalled LP phase gives up its share of the time when a pass as MIPs would not
         # otherwise fit (at L, from the heuristic's duals: README, "The decomposed route")
         lp_done = lam < min_step or lp_converged or (left <= 1.25 * pool.integer_pass_seconds() and (left <= (1 - lp_share) * time_budget or lp_stalled))
@@ -900,7 +918,7 @@ def lagrangian_dual(
             solved = dw.solve()
             if solved is not None:
                 top, pi_master = solved
-                lp_converged = top - best_lp[0] <= 1e-6 * max(1.0, abs(best_lp[0]))
+                lp_converged = top - best_lp[0] <= MASTER_GAP * max(1.0, abs(best_lp[0]))
                 pi, mu = smoothing * best_lp[1] + (1 - smoothing) * pi_master, dw.mu
                 continue
             # (no prices from the master yet: a subgradient step on the linking rows' multipliers,

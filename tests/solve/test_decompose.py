@@ -563,6 +563,35 @@ def lagrangian_value(st, pi, mu, answers):
     return sum(a.bound for a in answers) + h.getInfo().objective_function_value - _rhs(pi, st.link_lower, st.link_upper) + st.offset
 
 
+class SlowMips:
+    """A block group whose every call as MIPs takes a second more."""
+
+    def __init__(self, group):
+        self.group = group
+
+    def solve(self, pi, mu, integer, *args):
+        if integer:
+            time.sleep(1.0)
+        return self.group.solve(pi, mu, integer, *args)
+
+
+def test_a_pass_as_mips_leaves_room_for_its_longest_chunk_before_the_rest_as_lps(small):
+    """Chunks of blocks as MIPs can take far longer than planned (blocks differ): the pass turns
+    to LPs while its longest chunk yet and the rest as LPs still fit, and so ends in time with a
+    bound, where planning on a planned chunk's time starts one more chunk, ends past its time and
+    gives the pass up."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows), make=lambda i, g: SlowMips(BlockGroup(g, len(st.link_rows))))
+    pool.seconds_per_block[True], pool.measured = 1.0, True  # a block a chunk
+    pi, mu = np.zeros(len(st.link_rows)), initial_mu(st)
+    t0 = time.perf_counter()
+    answers = pool.solve(pi, mu, True, finish_by=t0 + 2.5)
+    took = time.perf_counter() - t0
+    assert answers is not None and np.isfinite(merge(answers).bound)
+    assert 1.9 < took < 2.6  # two chunks as MIPs, the rest as LPs
+
+
 class Sinking:
     """A pool whose passes as LPs give ever worse bounds (and copies that never agree): an LP phase
     that has stalled from its first pass; a pass as MIPs is taken to need 4 s."""
