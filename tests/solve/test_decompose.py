@@ -592,6 +592,41 @@ def test_a_pass_as_mips_leaves_room_for_its_longest_chunk_before_the_rest_as_lps
     assert 1.9 < took < 2.6  # two chunks as MIPs, the rest as LPs
 
 
+class Timing:
+    """A pool whose passes take a third of a second more, taken to need 2 s as MIPs, and which
+    records when it is timed and at which multipliers."""
+
+    def __init__(self, pool):
+        self.pool, self.timed, self.t0 = pool, [], time.perf_counter()
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
+
+    def calibrate(self, pi, mu, block_time=1.0):
+        self.timed.append((time.perf_counter() - self.t0, pi.copy()))
+
+    def integer_pass_seconds(self):
+        return 2.0
+
+    def solve(self, *args, **kw):
+        time.sleep(0.3)
+        return self.pool.solve(*args, **kw)
+
+
+def test_a_pass_as_mips_is_timed_again_at_the_masters_prices_before_the_lp_phase_ends(small):
+    """The first timing is at the start's multipliers; with the master pricing the linking rows,
+    the pass is timed again, at the best multipliers, once two passes' time is left (4 s of 6)."""
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    pool = Timing(Pool(groups_of(st.blocks, 1), len(st.link_rows)))
+    seen = []
+    lagrangian_dual(st, pool, lambda: 0.0, time_budget=6, lp_share=0.9, min_step=1e-12, on_bound=seen.append, plan=plan_instance_x(inst, form, sf))
+    (first, pi0), (again, pi1) = pool.timed
+    assert first < 0.5 and 2.0 <= again < 3.0
+    assert not np.allclose(pi0, pi1)  # the master's prices, not the start's
+    assert next(p for p in seen if p.integer).seconds > again
+
+
 class Sinking:
     """A pool whose passes as LPs give ever worse bounds (and copies that never agree): an LP phase
     that has stalled from its first pass; a pass as MIPs is taken to need 4 s."""
