@@ -37,7 +37,9 @@ copies), the bound is that of the convex hull of each block's plans: at least
 the LP relaxation's, and on lot sizing with set-up costs usually well above it
 (Absi & Kedad-Sidhoum 2009; Millar & Yang 1994, Lagrangean decomposition).
 
-The multipliers rise by projected subgradient steps (Polyak's rule, towards
+In the LP phase (the blocks' LP relaxations) the linking rows' multipliers are
+priced by a Dantzig-Wolfe master over the block plans seen (:class:`LinkMaster`),
+the copies' held; otherwise the multipliers rise by projected subgradient steps (Polyak's rule, towards
 the best plan known, half steps at first and halved again after 8 passes
 without a better bound: with the plan still far from optimal early in a run,
 full steps overshot, and halving after 3 such passes ended the LP phase before
