@@ -815,7 +815,8 @@ def lagrangian_dual(
     multipliers, and asks the blocks at its prices smoothed towards the best ones found
     (``smoothing`` of the way back: Wentges' rule), until the master's value and the best L meet;
     without it, by subgradient steps like the MIP phase. ``plan``: a plan of the whole model
-    (HiGHS's columns), whose blocks the master starts with."""
+    (HiGHS's columns), whose blocks the master starts with; without one there is no master: a
+    run with no plan needs the passes as MIPs early, for their decisions are its first plan."""
     t0 = time.perf_counter()
     n_links = len(st.link_rows)
     trials = [(np.zeros(n_links), initial_mu(st))]
@@ -838,6 +839,7 @@ def lagrangian_dual(
     seen_plans: list[BlockAnswer] = []  # the LP passes' block plans, until the master takes them
     lp_converged = False
     recalibrated = False
+    master = master and plan is not None
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 

@@ -592,6 +592,23 @@ def test_a_pass_as_mips_leaves_room_for_its_longest_chunk_before_the_rest_as_lps
     assert 1.9 < took < 2.6  # two chunks as MIPs, the rest as LPs
 
 
+def test_a_run_without_a_plan_has_no_master(small, monkeypatch):
+    """Without a plan the LP phase goes by subgradient steps, which end it early, and the passes
+    as MIPs bring the blocks' decisions for a first plan; with one, the master prices the rows."""
+    import planner.solve.decompose as decompose
+    made = []
+    real = decompose.LinkMaster
+    monkeypatch.setattr(decompose, "LinkMaster", lambda *a, **kw: made.append(1) or real(*a, **kw))
+    inst, sf, form, sign, blocks = small
+    st = split(form, blocks)
+    pool = Pool(groups_of(st.blocks, 1), len(st.link_rows))
+    seeds = []
+    lagrangian_dual(st, pool, lambda: np.inf, time_budget=4, on_plan=seeds.append)
+    assert not made and seeds
+    lagrangian_dual(st, pool, lambda: np.inf, time_budget=4, plan=plan_instance_x(inst, form, sf))
+    assert made
+
+
 class Timing:
     """A pool whose passes take a third of a second more, taken to need 2 s as MIPs, and which
     records when it is timed and at which multipliers."""
