@@ -71,8 +71,6 @@ import scipy.sparse as sp
 
 from planner.solve.standard_form import INF, StandardForm, limit_block, new_highs
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class Block:
@@ -263,6 +261,12 @@ BLOCK_OPTIONS: dict[str, object] = {
 }
 
 
+def block_column(blk: Block, own: np.ndarray) -> tuple[float, np.ndarray]:
+    """A plan of block ``blk``'s own columns as a column of the Dantzig-Wolfe master: its cost
+    and its activity in the block's linking rows."""
+    return float(blk.sf.c[: blk.n_own] @ own), (blk.link_A @ own if len(blk.link_rows) else np.zeros(0))
+
+
 class BlockGroup:
     """Some blocks and a HiGHS: lives in this process or, as a Dask actor, on a worker."""
 
@@ -323,13 +327,12 @@ class BlockGroup:
                 raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
             total += bound
             x = np.asarray(h.getSolution().col_value)
-            own = x[: blk.n_own]
-            used = blk.link_A @ own if len(blk.link_rows) else np.zeros(0)
+            column = block_column(blk, x[: blk.n_own])
             if len(blk.link_rows):
-                activity[blk.link_rows] += used
+                activity[blk.link_rows] += column[1]
             copies[blk.key] = x[blk.n_own:]
             if columns:
-                cols[blk.key] = (float(blk.sf.c[: blk.n_own] @ own), used)
+                cols[blk.key] = column
             if integer and plans and not relaxed:
                 ints[blk.key] = np.rint(x[: blk.n_own][blk.sf.is_int[: blk.n_own]])
         return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints, cols)
@@ -399,12 +402,13 @@ class Pool:
         """The expected wall time of one pass of every block as a MIP."""
         return max(self.sizes) * self.seconds_per_block[True]
 
-    def calibrate(self, pi: np.ndarray, mu: dict[int, np.ndarray], block_time: float = 1.0) -> None:
+    def calibrate(self, pi: np.ndarray, mu: dict[int, np.ndarray], block_time: float = 1.0, again: bool = False) -> None:
         """Time :data:`CALIBRATION_BLOCKS` blocks of each group as MIPs, spread over the group, so that
         the dual knows from the start how long a pass as MIPs takes: when to begin them so that one
         pass ends in time. The answers themselves are not used. Blocks differ, so a pass timed on a
-        group's first blocks alone can be badly underestimated (README, "The decomposed route")."""
-        if self.measured or not self.members:
+        group's first blocks alone can be badly underestimated (README, "The decomposed route").
+        ``again``: timed even if passes as MIPs have been, at other multipliers."""
+        if (self.measured and not again) or not self.members:
             return
         k = CALIBRATION_BLOCKS
         t0 = time.perf_counter()
@@ -667,8 +671,8 @@ class LinkMaster:
     coefficients and the shared rows); each linking row may be broken at ``penalty`` a unit, so
     that the master has a plan before the columns can keep every row. Its row duals on the
     linking rows are the multipliers :math:`\pi` that the plans seen so far say are best: the
-    cutting-plane model of :math:`\max_\pi L(\pi, \mu)` (Kelley), which moves in the 147
-    prices at once where a subgradient step moves along one direction (README, "The decomposed
+    cutting-plane model of :math:`\max_\pi L(\pi, \mu)` (Kelley), which moves all the linking
+    rows' prices at once where a subgradient step moves along one direction (README, "The decomposed
     route"). Its value is at least that maximum with the blocks as LPs, so when the best L comes
     within a hair of it, no price of the linking rows does better at this ``mu``."""
 
@@ -714,8 +718,7 @@ class LinkMaster:
         st = self.st
         answer = BlockAnswer(0.0, np.zeros(len(st.link_rows)), {})
         for b, cols in zip(st.blocks, st.block_columns):
-            own = x[cols]
-            answer.columns[b.key] = (float(b.sf.c[: b.n_own] @ own), b.link_A @ own if len(b.link_rows) else np.zeros(0))
+            answer.columns[b.key] = block_column(b, x[cols])
             answer.copies[b.key] = x[st.shared[b.copies]]
         self.add([answer])
 
@@ -852,8 +855,7 @@ def lagrangian_dual(
             # timed (README, "The decomposed route"): timed again at the best ones, before the
             # time left for it is judged
             recalibrated = True
-            pool.measured = False
-            pool.calibrate(best_lp[1], best_lp[2], block_time)
+            pool.calibrate(best_lp[1], best_lp[2], block_time, again=True)
             left = time_budget - (time.perf_counter() - t0)
         # a stalled LP phase gives up its share of the time when a pass as MIPs would not
         # otherwise fit (at L, from the heuristic's duals: README, "The decomposed route")
@@ -914,8 +916,7 @@ def lagrangian_dual(
         if not integer and master:
             if dw is None:
                 dw = LinkMaster(st, best_lp[2], master_penalty(st))
-                if plan is not None:
-                    dw.add_plan(np.asarray(plan, dtype=float))
+                dw.add_plan(np.asarray(plan, dtype=float))
                 answers = seen_plans + answers
                 seen_plans = []
             dw.add(answers)
