@@ -75,6 +75,26 @@ def test_the_improved_plan_is_feasible_better_and_not_better_than_the_optimum(ca
     assert sign_profit(res.objective) <= best.kpis["profit"] + 1e-6 * abs(best.kpis["profit"])
 
 
+def test_the_first_round_replans_one_product_at_a_time_and_the_later_ones_three(case, monkeypatch):
+    inst, m, sf, form, x0, obj0, blocks = case
+    asked = []
+    groups = Blocks.groups
+
+    def recording(self, size, rng, related=True):
+        asked.append(size)
+        return groups(self, size, rng, related)
+
+    monkeypatch.setattr(Blocks, "groups", recording)
+    # no round gains enough to go on: every size is still tried once, then it stops
+    res = improve(form, x0, blocks, time_budget=20, min_round_gain=1.0)
+    assert asked == [1, 3]
+    assert res.rounds == 2
+    asked.clear()
+    res = improve(form, x0, blocks, time_budget=20, max_rounds=4)
+    assert asked == [1, 3, 3, 3][: res.rounds] and res.rounds >= 2
+    assert res.objective < obj0 - 1e-6 * abs(obj0)
+
+
 def sign_profit(objective):
     return -objective  # the model maximises profit; HiGHS minimises its negative
 
