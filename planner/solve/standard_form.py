@@ -102,16 +102,32 @@ class StandardForm:
     def fixed_lp(self, values: np.ndarray) -> tuple[np.ndarray, float, highspy.Highs] | None:
         """The LP with the integer columns fixed at ``values``, on a HiGHS of its own:
         (solution, HiGHS objective, the HiGHS holding its duals), or None if it has no optimum.
-        Gives a heuristic plan its continuous decisions and polishes the final plan."""
+        Gives a heuristic plan its continuous decisions and polishes the final plan.
+
+        HiGHS gets only the continuous columns, the fixed ones' part of each row taken off its
+        bounds: the same rows, so the same row duals, and less memory than the whole model with
+        the fixed columns in it (benchmarks/COMMAND.md, "A first round of single products")."""
         lo, up = self.col_lower.copy(), self.col_upper.copy()
         lo[self.is_int] = up[self.is_int] = values
+        free = np.flatnonzero(~self.is_int)
+        fixed_use = self.A[:, np.flatnonzero(self.is_int)] @ np.asarray(values, dtype=float)
+        rest = StandardForm(A=self.A[:, free], c=self.c[free], col_lower=lo[free], col_upper=up[free],
+                            row_lower=self.row_lower - fixed_use, row_upper=self.row_upper - fixed_use,  # ±inf stays ±inf
+                            is_int=np.zeros(len(free), dtype=bool), offset=self.offset + float(self.c[self.is_int] @ values))
         h = new_highs()
         h.setOptionValue("output_flag", False)
-        h.passModel(self.highs_lp(lo, up, integer=False))
+        h.passModel(rest.highs_lp(integer=False))
+        del rest
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        y = np.array(h.getSolution().col_value)
+
+        def answer() -> np.ndarray:
+            y = lo.copy()
+            y[free] = h.getSolution().col_value
+            return y
+
+        y = answer()
         if not self.holds(y, lo, up):
             # HiGHS 1.16 has returned "optimal" LP solutions of a large model, after presolve,
             # that break rows of the model by up to a tenth of a unit while it reported no
@@ -122,7 +138,7 @@ class StandardForm:
             h.run()
             if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
-            y = np.array(h.getSolution().col_value)
+            y = answer()
             if not self.holds(y, lo, up):
                 log.warning("the LP with the integer decisions fixed broke a row without presolve too; its answer is not used")
                 return None

@@ -48,6 +48,24 @@ def test_an_lp_answer_that_still_breaks_a_row_gives_no_plan(fixed_case, monkeypa
     assert form.fixed_lp(ints) is None
 
 
+def test_the_fixed_lp_holds_only_the_continuous_columns_and_solves_the_whole_lp(fixed_case):
+    form, ints = fixed_case
+    y, obj, h = form.fixed_lp(ints)
+    assert h.getNumCol() == int((~form.is_int).sum()) and h.getNumRow() == form.A.shape[0]
+    # the whole LP, the fixed columns in it, solved apart
+    lo, up = form.col_lower.copy(), form.col_upper.copy()
+    lo[form.is_int] = up[form.is_int] = ints
+    whole = highspy.Highs()
+    whole.setOptionValue("output_flag", False)
+    whole.passModel(form.highs_lp(lo, up, integer=False))
+    whole.run()
+    assert obj == pytest.approx(whole.getInfo().objective_function_value, rel=1e-9)
+    assert obj == pytest.approx(form.c @ y + form.offset, rel=1e-9)
+    assert form.holds(y, lo, up) and np.array_equal(y[form.is_int], ints)
+    # the same rows, so the same row duals (what the decomposed route's multipliers start from)
+    assert np.allclose(h.getSolution().row_dual, whole.getSolution().row_dual, rtol=1e-7, atol=1e-7)
+
+
 def test_holds_is_the_model_s_rows_and_bounds(fixed_case):
     form, ints = fixed_case
     y = form.fixed_lp(ints)[0]
