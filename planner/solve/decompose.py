@@ -327,12 +327,12 @@ class BlockGroup:
                 raise NotDecomposable(f"block {blk.key}: HiGHS ended with {h.modelStatusToString(status)}")
             total += bound
             x = np.asarray(h.getSolution().col_value)
-            column = block_column(blk, x[: blk.n_own])
+            own_cost, used = block_column(blk, x[: blk.n_own])
             if len(blk.link_rows):
-                activity[blk.link_rows] += column[1]
+                activity[blk.link_rows] += used
             copies[blk.key] = x[blk.n_own:]
             if columns:
-                cols[blk.key] = column
+                cols[blk.key] = (own_cost, used)
             if integer and plans and not relaxed:
                 ints[blk.key] = np.rint(x[: blk.n_own][blk.sf.is_int[: blk.n_own]])
         return BlockAnswer(total, activity, copies, time.perf_counter() - t0, ints, cols)

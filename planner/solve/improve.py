@@ -183,7 +183,7 @@ def improve(
     def out_of_time() -> bool:
         return time.perf_counter() - t0 >= time_budget or (should_stop is not None and should_stop())
 
-    sizes = [block_size] if isinstance(block_size, int) else list(block_size)
+    sizes = [int(size) for size in np.atleast_1d(block_size)]
     while res.rounds < max_rounds and not out_of_time():
         size = sizes[min(res.rounds, len(sizes) - 1)]
         res.rounds += 1
