@@ -243,7 +243,8 @@ class BlockAnswer:
 
 #: HiGHS on a block: no primal heuristics and a 1 % gap — only the proven bound and a plan of the
 #: block to take a step from are needed, and on blocks of this model HiGHS's root heuristics cost
-#: more than the rest of the solve. Threads are left alone: HiGHS sizes one thread pool per process
+#: more than the rest of the solve. A pass that has the time solves its blocks to
+#: :data:`TIGHT_GAP` instead (:meth:`Pool.solve`). Threads are left alone: HiGHS sizes one thread pool per process
 #: with its first MIP and fails a later run that asks for another size, and blocks solved in this
 #: process share it with the rest of the solve.
 BLOCK_OPTIONS: dict[str, object] = {
@@ -259,6 +260,18 @@ BLOCK_OPTIONS: dict[str, object] = {
     "mip_allow_restart": False,
     "mip_detect_symmetry": False,
 }
+
+
+#: The blocks' MIP gap in a pass as MIPs that fits in the time left at it. Each block adds its
+#: proven bound, which a looser gap leaves further below the block's optimum, and the bound
+#: sums what every block gives away (benchmarks/LAGRANGIAN.md: the same multipliers' bound at
+#: several gaps). Where a pass does not fit at this gap (at 5,000 products one pass as MIPs
+#: barely fits in a run), BLOCK_OPTIONS' quicker gap solves more blocks as MIPs before the pass
+#: must finish as LPs.
+TIGHT_GAP = 1e-3
+#: A pass at TIGHT_GAP takes about this many times one at BLOCK_OPTIONS' gap (benchmarks/
+#: LAGRANGIAN.md); the pool's timings are kept in the quick gap's time.
+TIGHT_COST = 1.5
 
 
 def block_column(blk: Block, own: np.ndarray) -> tuple[float, np.ndarray]:
@@ -287,11 +300,13 @@ class BlockGroup:
         return peak_memory_mb()
 
     def solve(self, pi: np.ndarray, mu: dict[int, np.ndarray], integer: bool = False, block_time: float = 1.0,
-              part: tuple[int, int] | None = None, plans: bool = False, columns: bool = False) -> BlockAnswer:
+              part: tuple[int, int] | None = None, plans: bool = False, columns: bool = False, gap: float | None = None) -> BlockAnswer:
         """The blocks (``part``: those from ``part[0]`` to before ``part[1]``) at these multipliers:
-        as MIPs (``integer``), or their LP relaxations; ``plans``: with each MIP's integer values."""
+        as MIPs (``integer``) to ``gap`` (None: BLOCK_OPTIONS'), or their LP relaxations;
+        ``plans``: with each MIP's integer values."""
         t0 = time.perf_counter()
         h = self.h
+        h.setOptionValue("mip_rel_gap", float(BLOCK_OPTIONS["mip_rel_gap"] if gap is None else gap))
         total = 0.0
         activity = np.zeros(self.n_links)
         copies: dict[int, np.ndarray] = {}
@@ -393,6 +408,7 @@ class Pool:
         self.measured = False  # whether blocks have been solved as MIPs yet (until then, the guess is not trusted)
         self.sent_bytes = 0  # multipliers sent, summed over calls
         self.calls = 0  # round trips to the groups, summed over passes
+        self.tight_passes = 0  # passes as MIPs completed with the blocks at TIGHT_GAP
 
     @property
     def n_blocks(self) -> int:
@@ -431,18 +447,22 @@ class Pool:
         more and the rest as LPs fit before ``finish_by`` (a ``time.perf_counter()`` instant),
         then solves the rest as LPs — milliseconds each, and still a bound; past ``finish_by``
         the pass is given up."""
+        t0 = time.perf_counter()
+        # the tight gap where the whole pass fits at it, with a quarter to spare (blocks differ)
+        tight = integer and self.measured and (finish_by is None or t0 + 1.25 * TIGHT_COST * self.integer_pass_seconds() <= finish_by)
+        slower = TIGHT_COST if tight else 1.0  # what a block as a MIP takes here, in the quick gap's time
+
         def call(i: int, integer: bool, lo: int, hi: int):
             part = {k: mu[k] for k in self.keys[i][lo:hi] if k in mu}
             self.sent_bytes += pi.nbytes + sum(v.nbytes for v in part.values())
             self.calls += 1
-            return self.members[i].solve(pi, part, integer, block_time, (lo, hi), plans, columns)
+            return self.members[i].solve(pi, part, integer, block_time, (lo, hi), plans, columns, TIGHT_GAP if tight else None)
 
         everyone = range(len(self.members))
         done: list[list[BlockAnswer]] = [[] for _ in self.members]
         lo, top = 0, max(self.sizes)
         mode = integer
         longest = CHUNK_SECONDS  # the longest chunk as MIPs yet: blocks differ, and a chunk can take far longer than planned
-        t0 = time.perf_counter()
         while lo < top:
             if cancelled is not None and cancelled():
                 return None
@@ -453,7 +473,7 @@ class Pool:
                     return None
                 if mode and self.measured and now + longest + 1.5 * left_lp > finish_by:
                     mode = False  # no time for another chunk as MIPs: the rest as LPs, while that still fits
-            step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode], 1e-4)))
+            step = max(1, int(CHUNK_SECONDS / max(self.seconds_per_block[mode] * (slower if mode else 1.0), 1e-4)))
             tc = time.perf_counter()
             calls = [call(i, mode, lo, lo + step) for i in everyone]
             for d, c in zip(done, calls):
@@ -463,12 +483,13 @@ class Pool:
             took = time.perf_counter() - tc
             if mode:
                 longest = max(longest, took)
-            seen = took / solved
+            seen = took / solved / (slower if mode else 1.0)
             self.seconds_per_block[mode] = 0.5 * self.seconds_per_block[mode] + 0.5 * seen if self.measured or not mode else seen
             self.measured = self.measured or mode
             lo += step
         if mode == integer:
-            self.seconds_per_block[integer] = (time.perf_counter() - t0) / max(1, top)
+            self.seconds_per_block[integer] = (time.perf_counter() - t0) / max(1, top) / (slower if integer else 1.0)
+        self.tight_passes += int(tight)
         return [merge(d) for d in done]
 
     def peaks_mb(self) -> list[float | None]:
@@ -533,13 +554,15 @@ def groups_of(blocks: list[Block], n: int) -> list[list[Block]]:
     return [blocks[i::n] for i in range(max(1, min(n, len(blocks))))]
 
 
-def _rhs(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+def rhs_term(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """The relaxed rows' side of L: each row's multiplier times its upper side where positive,
+    its lower side where negative (:math:`\sum_i \mathrm{rhs}_i(\pi_i)` in the module's formula)."""
     with np.errstate(invalid="ignore"):
         part = np.where(pi > 0, pi * upper, np.where(pi < 0, pi * lower, 0.0))
     return float(np.sum(part))
 
 
-def _project(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def project_multipliers(pi: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Multipliers of the right sign: a row without an upper side cannot have a positive one."""
     pi = np.where(upper >= INF, np.minimum(pi, 0.0), pi)
     return np.where(lower <= -INF, np.maximum(pi, 0.0), pi)
@@ -654,7 +677,7 @@ def multipliers_from_duals(st: Structure, y: np.ndarray) -> tuple[np.ndarray, di
     its integer decisions fixed) they are a start, and like any multipliers of the right signs
     give a bound."""
     y = np.asarray(y, dtype=float)
-    pi = _project(-y[st.link_rows], st.link_lower, st.link_upper)
+    pi = project_multipliers(-y[st.link_rows], st.link_lower, st.link_upper)
     mu = {blk.key: np.asarray(blk.sf.A[: len(rows), blk.n_own:].T @ y[rows]).ravel()
           for blk, rows in zip(st.blocks, st.block_rows)}
     return pi, mu
@@ -754,7 +777,7 @@ class LinkMaster:
         if broken.max(initial=0.0) > 1e-6 * (1.0 + np.abs(np.where(np.isfinite(self.st.link_upper), self.st.link_upper, 0.0)).max(initial=0.0)):
             return None
         y = np.asarray(solution.row_dual)[: len(self.st.link_rows)]
-        pi = _project(-y, self.st.link_lower, self.st.link_upper)
+        pi = project_multipliers(-y, self.st.link_lower, self.st.link_upper)
         return self.h.getInfo().objective_function_value + self.st.offset, pi
 
 
@@ -824,7 +847,7 @@ def lagrangian_dual(
     n_links = len(st.link_rows)
     trials = [(np.zeros(n_links), initial_mu(st))]
     if start is not None:
-        trials.insert(0, (_project(np.asarray(start[0], dtype=float), st.link_lower, st.link_upper), start[1]))
+        trials.insert(0, (project_multipliers(np.asarray(start[0], dtype=float), st.link_lower, st.link_upper), start[1]))
     pi, mu = trials.pop(0)
     h = new_highs()
     h.setOptionValue("output_flag", False)
@@ -879,7 +902,7 @@ def lagrangian_dual(
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise NotDecomposable(f"the shared columns' subproblem ended with {h.modelStatusToString(h.getModelStatus())}")
         xg = np.asarray(h.getSolution().col_value)
-        value = sum(a.bound for a in answers) + h.getInfo().objective_function_value - _rhs(pi, st.link_lower, st.link_upper) + st.offset
+        value = sum(a.bound for a in answers) + h.getInfo().objective_function_value - rhs_term(pi, st.link_lower, st.link_upper) + st.offset
         res.iterations += 1
         res.integer_iterations += int(integer)
         improved = value > (res.bound if integer else best_lp[0]) + 1e-9 * max(1.0, abs(value))
@@ -943,6 +966,6 @@ def lagrangian_dual(
         goal = target()
         gap = (goal - value) if np.isfinite(goal) and goal > value else 0.01 * max(1.0, abs(value))
         t = lam * gap / norm
-        pi = _project(pi + t * g_pi, st.link_lower, st.link_upper)
+        pi = project_multipliers(pi + t * g_pi, st.link_lower, st.link_upper)
         mu = {key: mu[key] + t * g_mu[key] for key in mu} if pricing_copies else dw.mu
     return res

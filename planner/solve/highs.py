@@ -605,7 +605,7 @@ def _decomposed(m: pyo.ConcreteModel, sf, standard: StandardForm, sign: float, o
     passes = max(1, iterations)
     result.decomposition = {
         "decomposition_blocks": len(st.blocks), "decomposition_workers": workers, "linking_rows": len(st.link_rows),
-        "lagrangian_iterations": iterations, "lagrangian_mip_iterations": integer,
+        "lagrangian_iterations": iterations, "lagrangian_mip_iterations": integer, "lagrangian_tight_iterations": pool.tight_passes,
         "block_mip_seconds": pool.seconds_per_block[True], "block_lp_seconds": pool.seconds_per_block[False],
         "multiplier_bytes": pool.sent_bytes / passes, "calls_per_iteration": pool.calls / passes,
         "cluster_seconds": timings["cluster"], "worker_peak_mb": worker_peak,
