@@ -244,9 +244,9 @@ class BlockAnswer:
 #: HiGHS on a block: no primal heuristics and a 1 % gap — only the proven bound and a plan of the
 #: block to take a step from are needed, and on blocks of this model HiGHS's root heuristics cost
 #: more than the rest of the solve. A pass that has the time solves its blocks to
-#: :data:`TIGHT_GAP` instead (:meth:`Pool.solve`). Threads are left alone: HiGHS sizes one thread pool per process
-#: with its first MIP and fails a later run that asks for another size, and blocks solved in this
-#: process share it with the rest of the solve.
+#: :data:`TIGHT_GAP` instead (:meth:`Pool.solve`). Threads are left alone: HiGHS sizes one thread
+#: pool per process with its first MIP and fails a later run that asks for another size, and
+#: blocks solved in this process share it with the rest of the solve.
 BLOCK_OPTIONS: dict[str, object] = {
     "output_flag": False,
     "mip_rel_gap": 1e-2,
@@ -446,7 +446,9 @@ class Pool:
         ``cancelled()`` gives the pass up; and an integer pass goes on with MIPs while a chunk
         more and the rest as LPs fit before ``finish_by`` (a ``time.perf_counter()`` instant),
         then solves the rest as LPs — milliseconds each, and still a bound; past ``finish_by``
-        the pass is given up."""
+        the pass is given up. An integer pass whose time at :data:`TIGHT_GAP` fits before
+        ``finish_by`` (or that has none) solves its blocks to that gap, otherwise to
+        BLOCK_OPTIONS' quicker one."""
         t0 = time.perf_counter()
         # the tight gap where the whole pass fits at it, with a quarter to spare (blocks differ)
         tight = integer and self.measured and (finish_by is None or t0 + 1.25 * TIGHT_COST * self.integer_pass_seconds() <= finish_by)
