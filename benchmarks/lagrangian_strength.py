@@ -22,9 +22,9 @@ tells them apart on one instance, in one process:
    pass as MIPs gets, and what the blocks' own gap (``decompose.BLOCK_OPTIONS``) gives away.
 
 The route itself does not run the full master (its LP phase holds the copies' multipliers at the
-start's, and its MIP phase steps by subgradients): at 200 products this master needed over a
-hundred passes with the blocks as LPs, more than a run has at the sizes the route is for
-(benchmarks/LAGRANGIAN.md).
+start's, and its MIP phase steps by subgradients): this master needs more passes than a run has
+at the sizes the route is for (benchmarks/LAGRANGIAN.md, and the README's "How strong the
+relaxation is").
 """
 
 from __future__ import annotations
